@@ -1,0 +1,252 @@
+// SGEMM driver: the blocked algorithm of Goto & van de Geijn ("Anatomy of
+// high-performance matrix multiplication", 2008), as in BLIS:
+//
+//   for jc in n step NC:                 B block kc×nc packed once, lives in L3
+//     for pc in k step KC:
+//       pack B[pc.., jc..] into NR-wide panels          (threads share the work)
+//       for ic in m step MC:             A block mc×kc packed, lives in L2
+//         pack A[ic.., pc..] into MR-tall panels        (threads share the work)
+//         for each (jr, ir) tile:        B panel stays in L1 across ir
+//           C tile += A panel · B panel  (micro-kernel, registers)
+//
+// Threads split the panels to pack and the tiles of C statically, so each
+// element of C is summed in the same order whatever the thread count: results
+// are bitwise reproducible (they do depend on the SIMD level).
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/sgemm_kernel.h"
+
+namespace gc::cpu {
+namespace {
+
+using sgemm_detail::MicroKernel;
+using sgemm_detail::StridedMatrix;
+
+constexpr int kMaxTile = 16 * 32;  // ≥ mr·nr of every micro-kernel
+
+// Problems smaller than this many flops per thread are not worth waking a
+// thread for (an OpenMP fork/join costs a few microseconds).
+constexpr double kMinFlopsPerThread = 4.0e6;
+
+// A 64-byte aligned float buffer that only grows; one per thread, reused by
+// every call so packing never mallocs in steady state.
+class ScratchBuffer {
+ public:
+  ScratchBuffer() = default;
+  ScratchBuffer(const ScratchBuffer&) = delete;
+  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
+  ~ScratchBuffer() { std::free(data_); }
+
+  float* reserve(std::size_t floats) {
+    if (floats > capacity_) {
+      std::size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+      float* grown = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (!grown) throw std::bad_alloc();
+      std::free(data_);
+      data_ = grown;
+      capacity_ = bytes / sizeof(float);
+    }
+    return data_;
+  }
+
+ private:
+  float* data_ = nullptr;
+  std::size_t capacity_ = 0;
+};
+
+struct Workspace {
+  ScratchBuffer a_block, b_block;
+};
+
+Workspace& thread_workspace() {
+  thread_local Workspace workspace;
+  return workspace;
+}
+
+const MicroKernel& kernel_for(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::avx512: return sgemm_detail::micro_kernel_avx512();
+    case SimdLevel::avx2: return sgemm_detail::micro_kernel_avx2();
+    case SimdLevel::scalar: break;
+  }
+  return sgemm_detail::micro_kernel_scalar();
+}
+
+int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+// [begin, end) of `total` items for thread `tid` of `threads`.
+struct Range {
+  int begin, end;
+};
+Range share(int total, int tid, int threads) {
+  return {static_cast<int>(std::int64_t{total} * tid / threads),
+          static_cast<int>(std::int64_t{total} * (tid + 1) / threads)};
+}
+
+struct Problem {
+  int m, n, k;
+  float alpha, beta;
+  StridedMatrix a, b;  // op(A) is m×k, op(B) is k×n
+  float* c;
+  std::ptrdiff_t ldc;
+};
+
+// Waits for the whole team; a lone thread (maybe inside someone else's
+// parallel region, whose team must not be involved) does not wait.
+void team_barrier(int threads) {
+  if (threads > 1) {
+#pragma omp barrier
+  }
+}
+
+// Thread `tid`'s part of the blocked algorithm, run by each of `threads`
+// threads of one OpenMP team (or by a lone thread with threads == 1).
+void blocked_gemm(const Problem& pr, const MicroKernel& uk, float* a_block, float* b_block,
+                  int tid, int threads) {
+  const int mr = uk.mr, nr = uk.nr;
+  alignas(64) float edge_tile[kMaxTile];
+
+  for (int jc = 0; jc < pr.n; jc += uk.nc) {
+    const int nc = std::min(uk.nc, pr.n - jc);
+    const int n_panels = ceil_div(nc, nr);
+    for (int pc = 0; pc < pr.k; pc += uk.kc) {
+      const int kc = std::min(uk.kc, pr.k - pc);
+      // C = alpha·Σ_pc A_pc·B_pc + beta·C: beta applies on the first k block only.
+      const float beta = pc == 0 ? pr.beta : 1.0f;
+
+      const Range my_b = share(n_panels, tid, threads);
+      for (int jp = my_b.begin; jp < my_b.end; ++jp) {
+        const int j0 = jc + jp * nr;
+        StridedMatrix src{pr.b.data + pc * pr.b.row_stride + j0 * pr.b.col_stride,
+                          pr.b.row_stride, pr.b.col_stride};
+        uk.pack_b(kc, std::min(nr, pr.n - j0), src, b_block + std::size_t(jp) * nr * kc);
+      }
+      team_barrier(threads);
+
+      for (int ic = 0; ic < pr.m; ic += uk.mc) {
+        const int mc = std::min(uk.mc, pr.m - ic);
+        const int m_panels = ceil_div(mc, mr);
+        const Range my_a = share(m_panels, tid, threads);
+        for (int ip = my_a.begin; ip < my_a.end; ++ip) {
+          const int i0 = ic + ip * mr;
+          StridedMatrix src{pr.a.data + i0 * pr.a.row_stride + pc * pr.a.col_stride,
+                            pr.a.row_stride, pr.a.col_stride};
+          uk.pack_a(std::min(mr, pr.m - i0), kc, src, a_block + std::size_t(ip) * mr * kc);
+        }
+        team_barrier(threads);
+
+        // Tiles in jr-major order, so each thread walks whole B panels.
+        const Range my_tiles = share(m_panels * n_panels, tid, threads);
+        for (int t = my_tiles.begin; t < my_tiles.end; ++t) {
+          const int jp = t / m_panels, ip = t % m_panels;
+          const int i0 = ic + ip * mr, j0 = jc + jp * nr;
+          const int rows = std::min(mr, pr.m - i0), cols = std::min(nr, pr.n - j0);
+          const float* a_panel = a_block + std::size_t(ip) * mr * kc;
+          const float* b_panel = b_block + std::size_t(jp) * nr * kc;
+          float* c_tile = pr.c + i0 * pr.ldc + j0;
+          if (rows == mr && cols == nr) {
+            uk.compute(kc, a_panel, b_panel, c_tile, pr.ldc, pr.alpha, beta);
+            continue;
+          }
+          // Edge tile: full tile into scratch, then the valid part into C.
+          uk.compute(kc, a_panel, b_panel, edge_tile, nr, pr.alpha, 0.0f);
+          for (int i = 0; i < rows; ++i) {
+            float* c_row = c_tile + i * pr.ldc;
+            const float* t_row = edge_tile + i * nr;
+            for (int j = 0; j < cols; ++j) {
+              c_row[j] = beta == 0.0f ? t_row[j] : t_row[j] + beta * c_row[j];
+            }
+          }
+        }
+        // Nobody repacks A (or B, after the last ic) while others still read it.
+        team_barrier(threads);
+      }
+    }
+  }
+}
+
+// C = beta·C, for k == 0 or alpha == 0 (A and B are not read).
+void scale_c(int m, int n, float beta, float* c, std::ptrdiff_t ldc) {
+  for (int i = 0; i < m; ++i) {
+    float* row = c + i * ldc;
+    for (int j = 0; j < n; ++j) row[j] = beta == 0.0f ? 0.0f : beta * row[j];
+  }
+}
+
+void check_arguments(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda,
+                     const float* b, int ldb, const float* c, int ldc) {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("sgemm: " + what); };
+  if (m < 0 || n < 0 || k < 0) {
+    fail("negative size m=" + std::to_string(m) + " n=" + std::to_string(n) +
+         " k=" + std::to_string(k));
+  }
+  const int a_cols = trans_a ? m : k, b_cols = trans_b ? k : n;
+  if (lda < std::max(1, a_cols)) {
+    fail("lda=" + std::to_string(lda) + " is less than the " + std::to_string(a_cols) +
+         " columns of A as stored" + (trans_a ? " (transposed)" : ""));
+  }
+  if (ldb < std::max(1, b_cols)) {
+    fail("ldb=" + std::to_string(ldb) + " is less than the " + std::to_string(b_cols) +
+         " columns of B as stored" + (trans_b ? " (transposed)" : ""));
+  }
+  if (ldc < std::max(1, n)) {
+    fail("ldc=" + std::to_string(ldc) + " is less than n=" + std::to_string(n));
+  }
+  if (m > 0 && n > 0 && !c) fail("C is null");
+  if (m > 0 && n > 0 && k > 0 && (!a || !b)) fail(!a ? "A is null" : "B is null");
+}
+
+}  // namespace
+
+void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+           const float* b, int ldb, float beta, float* c, int ldc) {
+  check_arguments(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  if (m == 0 || n == 0) return;
+  if (k == 0 || alpha == 0.0f) {
+    scale_c(m, n, beta, c, ldc);
+    return;
+  }
+
+  const MicroKernel& uk = kernel_for(active_simd_level());
+  Problem pr{m,
+             n,
+             k,
+             alpha,
+             beta,
+             trans_a ? StridedMatrix{a, 1, lda} : StridedMatrix{a, lda, 1},
+             trans_b ? StridedMatrix{b, 1, ldb} : StridedMatrix{b, ldb, 1},
+             c,
+             ldc};
+
+  // The calling thread owns the shared packing buffers; inside someone
+  // else's parallel region we run on this thread alone.
+  Workspace& ws = thread_workspace();
+  const int mc = std::min(uk.mc, ceil_div(m, uk.mr) * uk.mr);
+  const int kc = std::min(uk.kc, k);
+  const int nc = std::min(uk.nc, ceil_div(n, uk.nr) * uk.nr);
+  float* a_block = ws.a_block.reserve(std::size_t(mc) * kc);
+  float* b_block = ws.b_block.reserve(std::size_t(kc) * nc);
+
+  const double flops = 2.0 * m * n * k;
+  const int tiles = ceil_div(mc, uk.mr) * ceil_div(nc, uk.nr);
+  int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  threads = std::min({threads, tiles, std::max(1, static_cast<int>(flops / kMinFlopsPerThread))});
+
+  if (threads == 1) {
+    blocked_gemm(pr, uk, a_block, b_block, 0, 1);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  blocked_gemm(pr, uk, a_block, b_block, omp_get_thread_num(), omp_get_num_threads());
+}
+
+}  // namespace gc::cpu
