@@ -1,0 +1,272 @@
+// conv2d forward and backward by im2col + GEMM; the method and threading are
+// described in conv2d.h.
+#include "kernels/cpu/conv2d.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstddef>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/im2col.h"
+
+namespace gc::cpu {
+namespace {
+
+using idx = std::ptrdiff_t;
+
+// Images are grouped so each GEMM has about this many columns (g·oh·ow).
+// Bench at batch 128: fewer columns starve the micro-kernel on small
+// outputs, more push col (c_in·kh·kw × columns) out of L2.
+constexpr idx kTargetColumns = 256;
+
+int conv_out_size(int size, int pad, int dil, int k, int stride) {
+  if (stride < 1) return 0;
+  const long long span = (long long)size + 2LL * pad - (long long)dil * (k - 1) - 1;
+  if (span < 0) return 0;
+  const long long out = span / stride + 1;
+  return out > INT_MAX ? 0 : int(out);
+}
+
+std::string shape_text(const Conv2dShape& s) {
+  return "n=" + std::to_string(s.n) + " c_in=" + std::to_string(s.c_in) + " h=" +
+         std::to_string(s.h) + " w=" + std::to_string(s.w) + " c_out=" + std::to_string(s.c_out) +
+         " kernel=" + std::to_string(s.kh) + "x" + std::to_string(s.kw) +
+         " stride=" + std::to_string(s.stride_h) + "x" + std::to_string(s.stride_w) +
+         " pad=" + std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w) +
+         " dilation=" + std::to_string(s.dil_h) + "x" + std::to_string(s.dil_w);
+}
+
+void require_pointer(const void* p, const char* op, const char* name) {
+  if (p == nullptr) throw std::invalid_argument(std::string(op) + ": " + name + " is null");
+}
+
+// A buffer per thread and purpose that only ever grows, so steady-state calls
+// allocate nothing.
+template <typename T, int Slot>
+T* scratch(idx count) {
+  thread_local std::vector<T> buffer;
+  if (idx(buffer.size()) < count) buffer.resize(count);
+  return buffer.data();
+}
+
+// Runs body(begin, end, thread) over contiguous image chunks, one per OpenMP
+// thread, and returns the number of chunks. With fewer images than threads
+// (or when already inside a parallel region) it runs one chunk on the
+// calling thread, leaving the threads to the GEMM. An exception thrown by
+// body is rethrown here, after the parallel region.
+template <typename Body>
+int for_image_chunks(int n, Body&& body) {
+  const int threads = omp_get_max_threads();
+  if (n < threads || threads == 1 || omp_in_parallel()) {
+    body(0, n, 0);
+    return 1;
+  }
+  std::vector<std::exception_ptr> errors(threads);
+  int chunks = threads;
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+#pragma omp single
+    chunks = nt;
+    const int begin = int(idx(n) * t / nt), end = int(idx(n) * (t + 1) / nt);
+    try {
+      body(begin, end, t);
+    } catch (...) {
+      errors[t] = std::current_exception();
+    }
+  }
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  return chunks;
+}
+
+struct ConvGeometry {
+  idx ohw, kdim, x_image, y_image;
+  int images_per_block;
+};
+
+ConvGeometry geometry(const Conv2dShape& s) {
+  ConvGeometry g;
+  g.ohw = idx(s.out_h()) * s.out_w();
+  g.kdim = idx(s.c_in) * s.kh * s.kw;
+  g.x_image = idx(s.c_in) * s.h * s.w;
+  g.y_image = idx(s.c_out) * g.ohw;
+  g.images_per_block = int(std::clamp<idx>(kTargetColumns / g.ohw, 1, s.n));
+  return g;
+}
+
+// dst[co][img·ohw + p] = dy[img][co][p] for the `count` images at dy.
+template <typename T>
+void gather_block(const T* dy, int count, int c_out, idx ohw, T* dst) {
+  const idx ld = idx(count) * ohw;
+  for (int img = 0; img < count; ++img)
+    for (int co = 0; co < c_out; ++co)
+      std::copy_n(dy + (idx(img) * c_out + co) * ohw, ohw, dst + co * ld + img * ohw);
+}
+
+}  // namespace
+
+int Conv2dShape::out_h() const { return conv_out_size(h, pad_h, dil_h, kh, stride_h); }
+int Conv2dShape::out_w() const { return conv_out_size(w, pad_w, dil_w, kw, stride_w); }
+
+void validate_conv2d_shape(const Conv2dShape& s, const char* op) {
+  auto fail = [&](const std::string& why) {
+    throw std::invalid_argument(std::string(op) + ": " + why + " (" + shape_text(s) + ")");
+  };
+  if (s.n < 1 || s.c_in < 1 || s.h < 1 || s.w < 1 || s.c_out < 1 || s.kh < 1 || s.kw < 1)
+    fail("every size must be >= 1");
+  if (s.stride_h < 1 || s.stride_w < 1) fail("stride must be >= 1");
+  if (s.dil_h < 1 || s.dil_w < 1) fail("dilation must be >= 1");
+  if (s.pad_h < 0 || s.pad_w < 0) fail("padding must be >= 0");
+  if (s.out_h() < 1 || s.out_w() < 1)
+    fail("the dilated kernel does not fit the padded input (output would be " +
+         std::to_string(s.out_h()) + "x" + std::to_string(s.out_w()) + ")");
+  const long long kdim = (long long)s.c_in * s.kh * s.kw;
+  const long long columns = std::max((long long)s.out_h() * s.out_w(), (long long)kTargetColumns);
+  const long long c_out = s.c_out;
+  if (c_out * kdim > INT_MAX || kdim * columns > INT_MAX || c_out * columns > INT_MAX)
+    fail("unfolded matrix sizes exceed int range");
+}
+
+template <typename T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  constexpr const char* op = "conv2d_forward";
+  validate_conv2d_shape(s, op);
+  require_pointer(x, op, "x");
+  require_pointer(w, op, "weight");
+  require_pointer(y, op, "y");
+  const ConvGeometry g = geometry(s);
+  for_image_chunks(s.n, [&](int begin, int end, int) {
+    T* col = scratch<T, 0>(g.kdim * g.images_per_block * g.ohw);
+    T* block_out = scratch<T, 1>(idx(s.c_out) * g.images_per_block * g.ohw);
+    for (int i0 = begin; i0 < end; i0 += g.images_per_block) {
+      const int count = std::min(g.images_per_block, end - i0);
+      const idx cols = idx(count) * g.ohw;
+      im2col(s, x + i0 * g.x_image, count, col, cols);
+      // A single image's output is already laid out as [c_out][ohw].
+      T* out = count == 1 ? y + i0 * g.y_image : block_out;
+      gemm(false, false, s.c_out, int(cols), int(g.kdim), T(1), w, int(g.kdim), col, int(cols),
+           T(0), out, int(cols));
+      for (int img = 0; img < count; ++img)
+        for (int co = 0; co < s.c_out; ++co) {
+          const T* src = out + co * cols + img * g.ohw;
+          T* dst = y + (i0 + img) * g.y_image + co * g.ohw;
+          const T b = bias ? bias[co] : T(0);
+          for (idx p = 0; p < g.ohw; ++p) dst[p] = src[p] + b;
+        }
+    }
+  });
+}
+
+template <typename T>
+void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  constexpr const char* op = "conv2d_backward_input";
+  validate_conv2d_shape(s, op);
+  require_pointer(dy, op, "dy");
+  require_pointer(w, op, "weight");
+  require_pointer(dx, op, "dx");
+  const ConvGeometry g = geometry(s);
+  for_image_chunks(s.n, [&](int begin, int end, int) {
+    T* col = scratch<T, 0>(g.kdim * g.images_per_block * g.ohw);
+    T* block_dy = scratch<T, 1>(idx(s.c_out) * g.images_per_block * g.ohw);
+    for (int i0 = begin; i0 < end; i0 += g.images_per_block) {
+      const int count = std::min(g.images_per_block, end - i0);
+      const idx cols = idx(count) * g.ohw;
+      const T* dyb = dy + i0 * g.y_image;
+      if (count > 1) {
+        gather_block(dyb, count, s.c_out, g.ohw, block_dy);
+        dyb = block_dy;
+      }
+      gemm(true, false, int(g.kdim), int(cols), s.c_out, T(1), w, int(g.kdim), dyb, int(cols),
+           T(0), col, int(cols));
+      col2im(s, col, cols, count, dx + i0 * g.x_image);
+    }
+  });
+}
+
+template <typename T>
+void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
+  constexpr const char* op = "conv2d_backward_weight";
+  validate_conv2d_shape(s, op);
+  require_pointer(x, op, "x");
+  require_pointer(dy, op, "dy");
+  require_pointer(dw, op, "dw");
+  const ConvGeometry g = geometry(s);
+  const idx wsize = idx(s.c_out) * g.kdim;
+  // One partial dw per thread, summed below in thread order (deterministic).
+  T* partials = scratch<T, 2>(wsize * omp_get_max_threads());
+  const int chunks = for_image_chunks(s.n, [&](int begin, int end, int t) {
+    T* col = scratch<T, 0>(g.kdim * g.images_per_block * g.ohw);
+    T* block_dy = scratch<T, 1>(idx(s.c_out) * g.images_per_block * g.ohw);
+    T* acc = partials + t * wsize;
+    for (int i0 = begin; i0 < end; i0 += g.images_per_block) {
+      const int count = std::min(g.images_per_block, end - i0);
+      const idx cols = idx(count) * g.ohw;
+      im2col(s, x + i0 * g.x_image, count, col, cols);
+      const T* dyb = dy + i0 * g.y_image;
+      if (count > 1) {
+        gather_block(dyb, count, s.c_out, g.ohw, block_dy);
+        dyb = block_dy;
+      }
+      gemm(false, true, s.c_out, int(g.kdim), int(cols), T(1), dyb, int(cols), col, int(cols),
+           i0 == begin ? T(0) : T(1), acc, int(g.kdim));
+    }
+  });
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (idx e = 0; e < wsize; ++e) {
+    T sum = partials[e];
+    for (int t = 1; t < chunks; ++t) sum += partials[t * wsize + e];
+    dw[e] = sum;
+  }
+}
+
+template <typename T>
+void conv2d_backward_bias(const Conv2dShape& s, const T* dy, T* db) {
+  constexpr const char* op = "conv2d_backward_bias";
+  validate_conv2d_shape(s, op);
+  require_pointer(dy, op, "dy");
+  require_pointer(db, op, "db");
+  const idx ohw = idx(s.out_h()) * s.out_w();
+  // Each channel is summed by one thread in a fixed order: 8 independent
+  // lanes per plane (so the loop vectorises without reassociation), planes
+  // added in double.
+  constexpr int kLanes = 8;
+#pragma omp parallel for schedule(static)
+  for (int co = 0; co < s.c_out; ++co) {
+    double total = 0;
+    for (int i = 0; i < s.n; ++i) {
+      const T* plane = dy + (idx(i) * s.c_out + co) * ohw;
+      T lane[kLanes] = {};
+      idx p = 0;
+      for (; p + kLanes <= ohw; p += kLanes)
+        for (int l = 0; l < kLanes; ++l) lane[l] += plane[p + l];
+      for (; p < ohw; ++p) lane[p % kLanes] += plane[p];
+      T plane_sum = 0;
+      for (int l = 0; l < kLanes; ++l) plane_sum += lane[l];
+      total += double(plane_sum);
+    }
+    db[co] = T(total);
+  }
+}
+
+template void conv2d_forward<float>(const Conv2dShape&, const float*, const float*, const float*,
+                                    float*);
+template void conv2d_forward<double>(const Conv2dShape&, const double*, const double*,
+                                     const double*, double*);
+template void conv2d_backward_input<float>(const Conv2dShape&, const float*, const float*, float*);
+template void conv2d_backward_input<double>(const Conv2dShape&, const double*, const double*,
+                                            double*);
+template void conv2d_backward_weight<float>(const Conv2dShape&, const float*, const float*,
+                                            float*);
+template void conv2d_backward_weight<double>(const Conv2dShape&, const double*, const double*,
+                                             double*);
+template void conv2d_backward_bias<float>(const Conv2dShape&, const float*, float*);
+template void conv2d_backward_bias<double>(const Conv2dShape&, const double*, double*);
+
+}  // namespace gc::cpu

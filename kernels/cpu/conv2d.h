@@ -1,0 +1,67 @@
+// 2-D convolution on the CPU (cross-correlation, as in PyTorch), NCHW.
+//   x [n, c_in, h, w], weight [c_out, c_in, kh, kw], bias [c_out],
+//   y [n, c_out, out_h, out_w]
+//   y[i][co][oy][ox] = bias[co] + Σ_{ci,ki,kj} w[co][ci][ki][kj] ·
+//                      x[i][ci][oy·stride_h − pad_h + ki·dil_h][ox·stride_w − pad_w + kj·dil_w]
+// with x read as 0 outside the image (zero padding).
+//
+// Method: im2col + our GEMM (kernels/cpu/gemm.h). A block of g images is
+// unfolded into col[c_in·kh·kw][g·out_h·out_w] (im2col.h); then
+//   forward      Y   = W · col                (M = c_out,        N = g·oh·ow, K = c_in·kh·kw)
+//   grad-input   dcol = Wᵀ · dY, then col2im  (M = c_in·kh·kw,   N = g·oh·ow, K = c_out)
+//   grad-weight  dW  += dY · colᵀ             (M = c_out,        N = c_in·kh·kw, K = g·oh·ow)
+// Why not a direct convolution: all the FLOPs then run in the one register-
+// blocked, AVX-512/AVX2-dispatched SGEMM micro-kernel the project already
+// tunes, instead of a second set of SIMD kernels per ISA. The unfold costs
+// one extra pass over L2-resident data; measured at the seed CNN's shapes at
+// batch 128 (bench/kernels/bench_conv2d.cpp) im2col/col2im take a small share
+// of each pass, see the report numbers in bench/RESULTS.md.
+// Grouping g > 1 images per GEMM keeps N large when out_h·out_w is small
+// (5×5 → 3×3 would otherwise be a GEMM with N = 9).
+//
+// Threads: images are split into one contiguous chunk per OpenMP thread (each
+// thread's GEMMs then run single-threaded: nested parallelism is off); with
+// fewer images than threads the images run in turn and the GEMM itself uses
+// the threads. Grad-weight is accumulated per thread and the partial sums are
+// added in thread order, so every result is bitwise reproducible for a fixed
+// thread count. Scratch (columns, gathered blocks, partial sums) lives in
+// per-thread buffers that grow to the largest call and are reused after.
+//
+// Invalid shapes or null pointers throw std::invalid_argument naming the op
+// and the offending values.
+#pragma once
+
+namespace gc::cpu {
+
+struct Conv2dShape {
+  int n, c_in, h, w, c_out, kh, kw;
+  int stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+
+  // floor((h + 2·pad − dil·(k − 1) − 1) / stride) + 1, PyTorch's floor mode;
+  // 0 when the (dilated) kernel does not fit or the stride is not positive.
+  int out_h() const;
+  int out_w() const;
+};
+
+// Throws std::invalid_argument (message starts with `op`) unless every size is
+// ≥ 1, strides and dilations ≥ 1, paddings ≥ 0, the output is at least 1×1
+// and the unfolded sizes fit in int.
+void validate_conv2d_shape(const Conv2dShape& s, const char* op);
+
+// bias may be null (no bias). y is overwritten.
+template <typename T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);
+
+// dx = ∂L/∂x given dy = ∂L/∂y. Overwrites dx.
+template <typename T>
+void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx);
+
+// dw = ∂L/∂w. Overwrites dw.
+template <typename T>
+void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw);
+
+// db[co] = Σ_{i,oy,ox} dy[i][co][oy][ox]. Overwrites db.
+template <typename T>
+void conv2d_backward_bias(const Conv2dShape& s, const T* dy, T* db);
+
+}  // namespace gc::cpu

@@ -1,0 +1,100 @@
+#include "kernels/cpu/im2col.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace gc::cpu {
+namespace {
+
+using idx = std::ptrdiff_t;
+
+// Output positions o in [lo, hi) whose input index o·stride + offset lies in
+// [0, size); outside that span the kernel tap reads padding.
+struct Span {
+  int lo, hi;
+};
+
+Span valid_span(int out, int size, int stride, int offset) {
+  // o·stride + offset ≥ 0  ⇔  o ≥ ceil(−offset / stride)
+  int lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  // o·stride + offset ≤ size − 1  ⇔  o ≤ floor((size − 1 − offset) / stride)
+  int last = size - 1 - offset;
+  int hi = last < 0 ? 0 : last / stride + 1;
+  hi = std::min(hi, out);
+  lo = std::min(lo, hi);
+  return {lo, hi};
+}
+
+}  // namespace
+
+template <typename T>
+void im2col(const Conv2dShape& s, const T* x, int count, T* col, idx ld) {
+  const int oh = s.out_h(), ow = s.out_w();
+  const idx plane = idx(s.h) * s.w, ohw = idx(oh) * ow;
+  for (int img = 0; img < count; ++img) {
+    const T* xi = x + idx(img) * s.c_in * plane;
+    for (int ci = 0; ci < s.c_in; ++ci) {
+      const T* xc = xi + ci * plane;
+      for (int ki = 0; ki < s.kh; ++ki) {
+        const Span rows = valid_span(oh, s.h, s.stride_h, ki * s.dil_h - s.pad_h);
+        for (int kj = 0; kj < s.kw; ++kj) {
+          const int col_offset = kj * s.dil_w - s.pad_w;
+          const Span cols = valid_span(ow, s.w, s.stride_w, col_offset);
+          const idx row = (idx(ci) * s.kh + ki) * s.kw + kj;
+          T* dst = col + row * ld + img * ohw;
+          std::fill(dst, dst + idx(rows.lo) * ow, T(0));
+          for (int oy = rows.lo; oy < rows.hi; ++oy) {
+            const T* src = xc + idx(oy * s.stride_h + ki * s.dil_h - s.pad_h) * s.w + col_offset;
+            T* d = dst + idx(oy) * ow;
+            std::fill(d, d + cols.lo, T(0));
+            if (s.stride_w == 1) {
+              std::memcpy(d + cols.lo, src + cols.lo, sizeof(T) * (cols.hi - cols.lo));
+            } else {
+              for (int ox = cols.lo; ox < cols.hi; ++ox) d[ox] = src[idx(ox) * s.stride_w];
+            }
+            std::fill(d + cols.hi, d + ow, T(0));
+          }
+          std::fill(dst + idx(rows.hi) * ow, dst + ohw, T(0));
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void col2im(const Conv2dShape& s, const T* col, idx ld, int count, T* dx) {
+  const int oh = s.out_h(), ow = s.out_w();
+  const idx plane = idx(s.h) * s.w, ohw = idx(oh) * ow;
+  std::fill(dx, dx + idx(count) * s.c_in * plane, T(0));
+  for (int img = 0; img < count; ++img) {
+    T* xi = dx + idx(img) * s.c_in * plane;
+    for (int ci = 0; ci < s.c_in; ++ci) {
+      T* xc = xi + ci * plane;
+      for (int ki = 0; ki < s.kh; ++ki) {
+        const Span rows = valid_span(oh, s.h, s.stride_h, ki * s.dil_h - s.pad_h);
+        for (int kj = 0; kj < s.kw; ++kj) {
+          const int col_offset = kj * s.dil_w - s.pad_w;
+          const Span cols = valid_span(ow, s.w, s.stride_w, col_offset);
+          const idx row = (idx(ci) * s.kh + ki) * s.kw + kj;
+          const T* src = col + row * ld + img * ohw;
+          for (int oy = rows.lo; oy < rows.hi; ++oy) {
+            T* d = xc + idx(oy * s.stride_h + ki * s.dil_h - s.pad_h) * s.w + col_offset;
+            const T* c = src + idx(oy) * ow;
+            if (s.stride_w == 1) {
+              for (int ox = cols.lo; ox < cols.hi; ++ox) d[ox] += c[ox];
+            } else {
+              for (int ox = cols.lo; ox < cols.hi; ++ox) d[idx(ox) * s.stride_w] += c[ox];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template void im2col<float>(const Conv2dShape&, const float*, int, float*, idx);
+template void im2col<double>(const Conv2dShape&, const double*, int, double*, idx);
+template void col2im<float>(const Conv2dShape&, const float*, idx, int, float*);
+template void col2im<double>(const Conv2dShape&, const double*, idx, int, double*);
+
+}  // namespace gc::cpu
