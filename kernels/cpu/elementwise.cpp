@@ -147,11 +147,12 @@ void sum_to_shape(const Dims4& in_shape, const T* in, const Dims4& out_shape, T*
                                   shape_string(out_shape) + " (dim " + std::to_string(d) +
                                   " must match or be 1)");
   if (out_total == 0) return;
-  if (!in || !out) throw std::invalid_argument("sum_to_shape: null data pointer");
+  if (!out) throw std::invalid_argument("sum_to_shape: null output pointer");
   if (in_total == 0) {  // every output is an empty sum
     std::fill(out, out + out_total, T(0));
     return;
   }
+  if (!in) throw std::invalid_argument("sum_to_shape: null input pointer");
   // Read out through stride 0 along summed dims; after coalescing a dim of
   // size > 1 is summed exactly when its out stride is 0, and the summed and
   // kept dims alternate.
