@@ -1,0 +1,65 @@
+// Differentiable tensor operations. Each op lives in engine/ops/<family>.cpp:
+// its forward calls a hand-written kernel (kernels/cpu/<family>.h, or the
+// CUDA kernel for cuda tensors) and records a backward rule on the tape.
+// Shape errors name the op and both shapes.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "engine/tensor.h"
+
+namespace gc {
+
+// ---- dense ----
+// [m, k] · [k, n] → [m, n]
+Tensor matmul(const Tensor& a, const Tensor& b);
+// x [n, in] · weightᵀ [in, out] + bias [out] → [n, out]; bias may be undefined.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+
+// ---- convolution and pooling (NCHW) ----
+struct Conv2dOptions {
+  int stride = 1;
+  int padding = 0;
+  int dilation = 1;
+};
+// x [n, c_in, h, w], weight [c_out, c_in, kh, kw], bias [c_out] or undefined.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options = {});
+
+struct Pool2dOptions {
+  int kernel = 2;
+  int stride = 0;  // 0: same as kernel
+  int padding = 0;
+};
+Tensor max_pool2d(const Tensor& x, Pool2dOptions options = {});
+Tensor avg_pool2d(const Tensor& x, Pool2dOptions options = {});
+
+// ---- elementwise ----
+Tensor relu(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+// Broadcasting (numpy rules, right-aligned, up to 4 dims): e.g. a bias
+// [1, C, 1, 1] over [N, C, H, W], or [n] over [m, n].
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor scale(const Tensor& x, double factor);
+
+// ---- reductions (to a one-element tensor of shape []) ----
+Tensor sum(const Tensor& x);
+Tensor mean(const Tensor& x);
+
+// ---- losses ----
+// Row-wise over [rows, classes].
+Tensor log_softmax(const Tensor& logits);
+// Mean over the batch of −log softmax(logits)[label]; fused and stable for
+// logits of any magnitude. labels.size() must equal the batch size.
+Tensor softmax_cross_entropy(const Tensor& logits, std::span<const int32_t> labels);
+
+// ---- regularisation ----
+// Inverted dropout: in training, zeroes each element with probability p and
+// scales the rest by 1/(1−p), with a mask that depends only on `seed`;
+// in evaluation (training == false) returns x unchanged.
+Tensor dropout(const Tensor& x, double p, uint64_t seed, bool training);
+
+}  // namespace gc

@@ -1,0 +1,108 @@
+// conv2d, max_pool2d and avg_pool2d over kernels/cpu/conv2d.h and pool2d.h.
+// The backward rules are the kernels' backward passes:
+//   conv:  ∂x = conv_transpose(∂y, W),  ∂W = Σ_n ∂y ⋆ x,  ∂b = Σ_{n,h,w} ∂y
+//   max:   ∂y routed to the arg-max of each window; avg: ∂y / (kh·kw) spread over the window.
+#include <memory>
+#include <vector>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/ops/common.h"
+#include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/pool2d.h"
+
+namespace gc {
+
+static int to_int(int64_t v) { return static_cast<int>(v); }
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions o) {
+  detail::check_cpu_same_dtype("conv2d", {x, weight, bias});
+  detail::check_rank("conv2d", "input", x, 4);
+  detail::check_rank("conv2d", "weight", weight, 4);
+  if (x.dim(1) != weight.dim(1))
+    throw_shape_error("conv2d", "input " + x.shape().str() + " has " + std::to_string(x.dim(1)) +
+                                    " channels but weight " + weight.shape().str() + " expects " +
+                                    std::to_string(weight.dim(1)));
+  if (bias.defined() && (bias.rank() != 1 || bias.dim(0) != weight.dim(0)))
+    throw_shape_error("conv2d", "bias " + bias.shape().str() + " does not fit weight " + weight.shape().str());
+  cpu::Conv2dShape s{};
+  s.n = to_int(x.dim(0)); s.c_in = to_int(x.dim(1)); s.h = to_int(x.dim(2)); s.w = to_int(x.dim(3));
+  s.c_out = to_int(weight.dim(0)); s.kh = to_int(weight.dim(2)); s.kw = to_int(weight.dim(3));
+  s.stride_h = s.stride_w = o.stride;
+  s.pad_h = s.pad_w = o.padding;
+  s.dil_h = s.dil_w = o.dilation;
+  if (s.out_h() < 1 || s.out_w() < 1 || o.stride < 1 || o.dilation < 1 || o.padding < 0)
+    throw_shape_error("conv2d", "input " + x.shape().str() + " with kernel " + weight.shape().str() +
+                                    ", stride " + std::to_string(o.stride) + ", padding " +
+                                    std::to_string(o.padding) + ", dilation " + std::to_string(o.dilation) +
+                                    " gives an empty output");
+
+  Tensor y = Tensor::empty({s.n, s.c_out, s.out_h(), s.out_w()}, x.dtype());
+  dispatch_dtype(x.dtype(), [&]<typename T>() {
+    cpu::conv2d_forward(s, x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
+  });
+  return record("conv2d", {x, weight, bias}, y, [x, weight, bias, s](const Tensor& g) {
+    Tensor gx, gw, gb;
+    dispatch_dtype(g.dtype(), [&]<typename T>() {
+      if (detail::wants_grad(x)) {
+        gx = Tensor::empty(x.shape(), x.dtype());
+        cpu::conv2d_backward_input(s, g.data<T>(), weight.data<T>(), gx.data<T>());
+      }
+      if (detail::wants_grad(weight)) {
+        gw = Tensor::empty(weight.shape(), weight.dtype());
+        cpu::conv2d_backward_weight(s, x.data<T>(), g.data<T>(), gw.data<T>());
+      }
+      if (detail::wants_grad(bias)) {
+        gb = Tensor::empty(bias.shape(), bias.dtype());
+        cpu::conv2d_backward_bias(s, g.data<T>(), gb.data<T>());
+      }
+    });
+    return std::vector<Tensor>{gx, gw, gb};
+  });
+}
+
+static cpu::Pool2dShape pool_shape(const char* op, const Tensor& x, const Pool2dOptions& o) {
+  detail::check_cpu_same_dtype(op, {x});
+  detail::check_rank(op, "input", x, 4);
+  int stride = o.stride == 0 ? o.kernel : o.stride;
+  cpu::Pool2dShape s{};
+  s.n = to_int(x.dim(0)); s.c = to_int(x.dim(1)); s.h = to_int(x.dim(2)); s.w = to_int(x.dim(3));
+  s.kh = s.kw = o.kernel;
+  s.stride_h = s.stride_w = stride;
+  s.pad_h = s.pad_w = o.padding;
+  if (o.kernel < 1 || stride < 1 || o.padding < 0 || o.padding * 2 > o.kernel || s.out_h() < 1 || s.out_w() < 1)
+    throw_shape_error(op, "input " + x.shape().str() + " with kernel " + std::to_string(o.kernel) + ", stride " +
+                              std::to_string(stride) + ", padding " + std::to_string(o.padding) +
+                              " is not a valid pooling");
+  return s;
+}
+
+Tensor max_pool2d(const Tensor& x, Pool2dOptions o) {
+  cpu::Pool2dShape s = pool_shape("max_pool2d", x, o);
+  Tensor y = Tensor::empty({s.n, s.c, s.out_h(), s.out_w()}, x.dtype());
+  // Arg-max indices live in a Storage so they come from the caching allocator.
+  auto argmax = std::make_shared<Storage>(static_cast<size_t>(y.numel()) * sizeof(int32_t), Device::CPU);
+  dispatch_dtype(x.dtype(), [&]<typename T>() {
+    cpu::max_pool2d_forward(s, x.data<T>(), y.data<T>(), static_cast<int32_t*>(argmax->data()));
+  });
+  return record("max_pool2d", {x}, y, [x, s, argmax](const Tensor& g) {
+    Tensor gx = Tensor::empty(x.shape(), x.dtype());
+    dispatch_dtype(g.dtype(), [&]<typename T>() {
+      cpu::max_pool2d_backward(s, g.data<T>(), static_cast<int32_t*>(argmax->data()), gx.data<T>());
+    });
+    return std::vector<Tensor>{gx};
+  });
+}
+
+Tensor avg_pool2d(const Tensor& x, Pool2dOptions o) {
+  cpu::Pool2dShape s = pool_shape("avg_pool2d", x, o);
+  Tensor y = Tensor::empty({s.n, s.c, s.out_h(), s.out_w()}, x.dtype());
+  dispatch_dtype(x.dtype(), [&]<typename T>() { cpu::avg_pool2d_forward(s, x.data<T>(), y.data<T>()); });
+  return record("avg_pool2d", {x}, y, [x, s](const Tensor& g) {
+    Tensor gx = Tensor::empty(x.shape(), x.dtype());
+    dispatch_dtype(g.dtype(), [&]<typename T>() { cpu::avg_pool2d_backward(s, g.data<T>(), gx.data<T>()); });
+    return std::vector<Tensor>{gx};
+  });
+}
+
+}  // namespace gc
