@@ -60,8 +60,10 @@ void log_softmax_forward(int64_t rows, int64_t cols, const T* x, T* y) {
     T* yr = y + r * cols;
     const T m = row_max(cols, xr);
     // y is scratch for exp(x − m) here, then overwritten with the result.
-    const T shift = m + std::log(row_exp_shifted(cols, xr, m, yr));
-    for (int64_t j = 0; j < cols; ++j) yr[j] = xr[j] - shift;
+    // (x − m) − log Σ, not x − (m + log Σ): with |m| ≫ log Σ the sum m + log Σ
+    // would round away log Σ's low bits (in float at m = −1e4, by ~4e-4).
+    const T log_sum = std::log(row_exp_shifted(cols, xr, m, yr));
+    for (int64_t j = 0; j < cols; ++j) yr[j] = (xr[j] - m) - log_sum;
   }
 }
 
