@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The test command: installs what the build needs (Debian packages, only when
+# missing), fetches MNIST for the end-to-end tests, configures, builds and runs
+# every ctest label, then the fuzzers for a bounded time.
+#   tools/test.sh                 everything
+#   FUZZ_SECONDS=0 tools/test.sh  skip the fuzzers
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libbenchmark-dev
+          libopenblas-dev libdnnl-dev libstb-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+          libboost-context-dev libcpp-httplib-dev python3-torch python3-matplotlib graphviz
+          npm dataset-fashion-mnist)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "test.sh: installing ${missing[*]}"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+build=${BUILD_DIR:-build}
+cmake -G Ninja -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build" -j"$(nproc)"
+
+# The end-to-end tests use the real MNIST; they skip with a message if absent.
+tools/fetch-mnist.sh data/mnist || echo "test.sh: MNIST could not be fetched; e2e tests will skip"
+
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)" --timeout 600
+
+fuzz_seconds=${FUZZ_SECONDS:-60}
+if [ "$fuzz_seconds" -gt 0 ] && [ -x tools/run-fuzzers.sh ]; then
+  tools/run-fuzzers.sh "$fuzz_seconds"
+fi
