@@ -92,8 +92,9 @@ int64_t centring_offset(double com, int64_t size) {
 
 GrayImage load_grayscale_image(const std::string& path) {
   std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw std::runtime_error(path + ": no such image file");
   if (!std::filesystem::is_regular_file(path, ec))
-    throw std::runtime_error(path + ": no such image file");
+    throw std::runtime_error(path + ": not a regular file");
   int w = 0, h = 0, channels = 0;
   if (!stbi_info(path.c_str(), &w, &h, &channels))
     throw std::runtime_error(path + ": cannot decode image: " + stbi_failure_reason());
