@@ -3,15 +3,19 @@
 //
 //   for jc in n step NC:                 B block kc×nc packed once, lives in L3
 //     for pc in k step KC:
-//       pack B[pc.., jc..] into NR-wide panels          (threads share the work)
+//       pack B[pc.., jc..] into NR-wide panels      (all threads share the work)
 //       for ic in m step MC:             A block mc×kc packed, lives in L2
-//         pack A[ic.., pc..] into MR-tall panels        (threads share the work)
-//         for each (jr, ir) tile:        B panel stays in L1 across ir
+//         pack A[ic.., pc..] into MR-tall panels
+//         for jr, ir over tiles:         B panel stays in L1 across ir
 //           C tile += A panel · B panel  (micro-kernel, registers)
 //
-// Threads split the panels to pack and the tiles of C statically, so each
-// element of C is summed in the same order whatever the thread count: results
-// are bitwise reproducible (they do depend on the SIMD level).
+// Threads form a tm × tn grid over C (rows in MR panels, columns in NR
+// panels), chosen so each thread's part of C is about square. Each thread
+// packs its own rows of A into its own buffer; the B block is shared and
+// double-buffered, so one barrier per (jc, pc) step is all the synchronisation.
+// Partitions are static and every element of C is summed in the same order
+// whatever thread computes it: results are bitwise reproducible for any
+// thread count (they do depend on the SIMD level).
 #include <omp.h>
 
 #include <algorithm>
@@ -64,7 +68,8 @@ class ScratchBuffer {
 };
 
 struct Workspace {
-  ScratchBuffer a_block, b_block;
+  ScratchBuffer a_block;
+  ScratchBuffer b_block[2];
 };
 
 Workspace& thread_workspace() {
@@ -108,21 +113,78 @@ void team_barrier(int threads) {
   }
 }
 
+// How `threads` threads split C: tm row groups × tn column groups.
+struct ThreadGrid {
+  int tm, tn;
+};
+
+// Picks the factorisation tm·tn = threads whose per-thread block of C is
+// closest to square (fewest packed bytes per flop), never more groups than
+// panels. Ties go to more row groups: they pack no A twice.
+ThreadGrid choose_grid(int threads, int m_panels, int n_panels, int m, int n) {
+  ThreadGrid best{1, threads};
+  double best_skew = 1e300;
+  for (int tm = threads; tm >= 1; --tm) {
+    if (threads % tm != 0) continue;
+    const int tn = threads / tm;
+    if (tm > m_panels || tn > n_panels) continue;
+    const double aspect = (double(m) / tm) / (double(n) / tn);
+    const double skew = aspect >= 1 ? aspect : 1 / aspect;
+    if (skew < best_skew) {
+      best_skew = skew;
+      best = {tm, tn};
+    }
+  }
+  return best;
+}
+
+// C tile (i0, j0) = alpha · A panel · B panel + beta · C tile, for a tile that
+// may stick out of C (rows ≤ mr, cols ≤ nr).
+void compute_tile(const MicroKernel& uk, const Problem& pr, int kc, const float* a_panel,
+                  const float* b_panel, int i0, int j0, float beta) {
+  const int rows = std::min(uk.mr, pr.m - i0), cols = std::min(uk.nr, pr.n - j0);
+  float* c_tile = pr.c + i0 * pr.ldc + j0;
+  if (rows == uk.mr && cols == uk.nr) {
+    uk.compute(kc, a_panel, b_panel, c_tile, pr.ldc, pr.alpha, beta);
+    return;
+  }
+  // Edge tile: full tile into scratch, then the valid part into C.
+  alignas(64) float edge_tile[kMaxTile];
+  uk.compute(kc, a_panel, b_panel, edge_tile, uk.nr, pr.alpha, 0.0f);
+  for (int i = 0; i < rows; ++i) {
+    float* c_row = c_tile + i * pr.ldc;
+    const float* t_row = edge_tile + i * uk.nr;
+    for (int j = 0; j < cols; ++j) c_row[j] = beta == 0.0f ? t_row[j] : t_row[j] + beta * c_row[j];
+  }
+}
+
 // Thread `tid`'s part of the blocked algorithm, run by each of `threads`
 // threads of one OpenMP team (or by a lone thread with threads == 1).
-void blocked_gemm(const Problem& pr, const MicroKernel& uk, float* a_block, float* b_block,
-                  int tid, int threads) {
+// b_blocks: the two shared B buffers, each ≥ kc·nc floats.
+void blocked_gemm(const Problem& pr, const MicroKernel& uk, ThreadGrid grid,
+                  float* const b_blocks[2], int tid, int threads) {
   const int mr = uk.mr, nr = uk.nr;
-  alignas(64) float edge_tile[kMaxTile];
+  // My rows of C, in whole MR panels.
+  const Range my_row_panels = share(ceil_div(pr.m, mr), tid / grid.tn, grid.tm);
+  const int row_begin = my_row_panels.begin * mr;
+  const int row_end = std::min(pr.m, my_row_panels.end * mr);
+  const int mc_max = std::min(uk.mc, ceil_div(row_end - row_begin, mr) * mr);
+  float* a_block = thread_workspace().a_block.reserve(std::size_t(mc_max) * std::min(uk.kc, pr.k));
 
+  int step = 0;
   for (int jc = 0; jc < pr.n; jc += uk.nc) {
     const int nc = std::min(uk.nc, pr.n - jc);
     const int n_panels = ceil_div(nc, nr);
-    for (int pc = 0; pc < pr.k; pc += uk.kc) {
+    const Range my_col_panels = share(n_panels, tid % grid.tn, grid.tn);
+    for (int pc = 0; pc < pr.k; pc += uk.kc, ++step) {
       const int kc = std::min(uk.kc, pr.k - pc);
       // C = alpha·Σ_pc A_pc·B_pc + beta·C: beta applies on the first k block only.
       const float beta = pc == 0 ? pr.beta : 1.0f;
 
+      // Double buffering: a thread that packs this step's buffer has passed
+      // the previous step's barrier, so every thread has finished with the
+      // step before, the last one to read this buffer.
+      float* b_block = b_blocks[step % 2];
       const Range my_b = share(n_panels, tid, threads);
       for (int jp = my_b.begin; jp < my_b.end; ++jp) {
         const int j0 = jc + jp * nr;
@@ -132,43 +194,22 @@ void blocked_gemm(const Problem& pr, const MicroKernel& uk, float* a_block, floa
       }
       team_barrier(threads);
 
-      for (int ic = 0; ic < pr.m; ic += uk.mc) {
-        const int mc = std::min(uk.mc, pr.m - ic);
+      for (int ic = row_begin; ic < row_end; ic += uk.mc) {
+        const int mc = std::min(uk.mc, row_end - ic);
         const int m_panels = ceil_div(mc, mr);
-        const Range my_a = share(m_panels, tid, threads);
-        for (int ip = my_a.begin; ip < my_a.end; ++ip) {
+        for (int ip = 0; ip < m_panels; ++ip) {
           const int i0 = ic + ip * mr;
           StridedMatrix src{pr.a.data + i0 * pr.a.row_stride + pc * pr.a.col_stride,
                             pr.a.row_stride, pr.a.col_stride};
           uk.pack_a(std::min(mr, pr.m - i0), kc, src, a_block + std::size_t(ip) * mr * kc);
         }
-        team_barrier(threads);
-
-        // Tiles in jr-major order, so each thread walks whole B panels.
-        const Range my_tiles = share(m_panels * n_panels, tid, threads);
-        for (int t = my_tiles.begin; t < my_tiles.end; ++t) {
-          const int jp = t / m_panels, ip = t % m_panels;
-          const int i0 = ic + ip * mr, j0 = jc + jp * nr;
-          const int rows = std::min(mr, pr.m - i0), cols = std::min(nr, pr.n - j0);
-          const float* a_panel = a_block + std::size_t(ip) * mr * kc;
+        for (int jp = my_col_panels.begin; jp < my_col_panels.end; ++jp) {
           const float* b_panel = b_block + std::size_t(jp) * nr * kc;
-          float* c_tile = pr.c + i0 * pr.ldc + j0;
-          if (rows == mr && cols == nr) {
-            uk.compute(kc, a_panel, b_panel, c_tile, pr.ldc, pr.alpha, beta);
-            continue;
-          }
-          // Edge tile: full tile into scratch, then the valid part into C.
-          uk.compute(kc, a_panel, b_panel, edge_tile, nr, pr.alpha, 0.0f);
-          for (int i = 0; i < rows; ++i) {
-            float* c_row = c_tile + i * pr.ldc;
-            const float* t_row = edge_tile + i * nr;
-            for (int j = 0; j < cols; ++j) {
-              c_row[j] = beta == 0.0f ? t_row[j] : t_row[j] + beta * c_row[j];
-            }
+          for (int ip = 0; ip < m_panels; ++ip) {
+            compute_tile(uk, pr, kc, a_block + std::size_t(ip) * mr * kc, b_panel, ic + ip * mr,
+                         jc + jp * nr, beta);
           }
         }
-        // Nobody repacks A (or B, after the last ic) while others still read it.
-        team_barrier(threads);
       }
     }
   }
@@ -227,26 +268,31 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
              c,
              ldc};
 
-  // The calling thread owns the shared packing buffers; inside someone
-  // else's parallel region we run on this thread alone.
-  Workspace& ws = thread_workspace();
-  const int mc = std::min(uk.mc, ceil_div(m, uk.mr) * uk.mr);
   const int kc = std::min(uk.kc, k);
   const int nc = std::min(uk.nc, ceil_div(n, uk.nr) * uk.nr);
-  float* a_block = ws.a_block.reserve(std::size_t(mc) * kc);
-  float* b_block = ws.b_block.reserve(std::size_t(kc) * nc);
-
+  const int m_panels = ceil_div(m, uk.mr), n_panels = ceil_div(nc, uk.nr);
   const double flops = 2.0 * m * n * k;
-  const int tiles = ceil_div(mc, uk.mr) * ceil_div(nc, uk.nr);
+  // Inside someone else's parallel region we run on this thread alone.
   int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  threads = std::min({threads, tiles, std::max(1, static_cast<int>(flops / kMinFlopsPerThread))});
+  threads = std::min(threads, std::max(1, static_cast<int>(flops / kMinFlopsPerThread)));
+  threads = std::min(threads, m_panels * n_panels);
+
+  // The calling thread owns the shared B buffers.
+  Workspace& ws = thread_workspace();
+  float* const b_blocks[2] = {ws.b_block[0].reserve(std::size_t(kc) * nc),
+                              ws.b_block[1].reserve(std::size_t(kc) * nc)};
 
   if (threads == 1) {
-    blocked_gemm(pr, uk, a_block, b_block, 0, 1);
+    blocked_gemm(pr, uk, {1, 1}, b_blocks, 0, 1);
     return;
   }
 #pragma omp parallel num_threads(threads)
-  blocked_gemm(pr, uk, a_block, b_block, omp_get_thread_num(), omp_get_num_threads());
+  {
+    // The team may be smaller than asked for; plan for the one we got.
+    const int team = omp_get_num_threads();
+    const ThreadGrid grid = choose_grid(team, m_panels, n_panels, m, n);
+    blocked_gemm(pr, uk, grid, b_blocks, omp_get_thread_num(), team);
+  }
 }
 
 }  // namespace gc::cpu

@@ -1,49 +1,78 @@
 // Packing routines shared by the micro-kernel files; included (and so compiled
 // with each file's SIMD flags) by sgemm_kernel_*.cpp. Layouts: sgemm_kernel.h.
+//
+// Both operands reduce to two shapes of copy into a panel W wide:
+//   pack_copy:   panel[p*W + i] = src[p*ld + i]   (A transposed, B as is)
+//   pack_gather: panel[p*W + i] = src[i*ld + p]   (A as is, B transposed)
+// with i < rows ≤ W, p < kc, and zeros in lanes rows ≤ i < W.
 #pragma once
 
-#include <cstring>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include "kernels/cpu/sgemm_kernel.h"
 
 namespace gc::cpu::sgemm_detail {
 
+template <int W>
+void pack_copy(int rows, int kc, const float* src, std::ptrdiff_t ld, float* panel) {
+  for (int p = 0; p < kc; ++p, src += ld, panel += W) {
+    if (rows == W) {
+      for (int i = 0; i < W; ++i) panel[i] = src[i];  // fixed length: vectorised
+    } else {
+      for (int i = 0; i < W; ++i) panel[i] = i < rows ? src[i] : 0.0f;
+    }
+  }
+}
+
+template <int W>
+void pack_gather(int rows, int kc, const float* src, std::ptrdiff_t ld, float* panel) {
+  int i0 = 0;
+#if defined(__SSE__)
+  // 4 rows × 4 columns at a time: four loads, an in-register 4×4 transpose,
+  // four stores (a scalar copy here costs several cycles per element).
+  for (; i0 + 4 <= rows; i0 += 4) {
+    const float* s = src + i0 * ld;
+    int p = 0;
+    for (; p + 4 <= kc; p += 4) {
+      __m128 r0 = _mm_loadu_ps(s + p), r1 = _mm_loadu_ps(s + ld + p);
+      __m128 r2 = _mm_loadu_ps(s + 2 * ld + p), r3 = _mm_loadu_ps(s + 3 * ld + p);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_storeu_ps(panel + (p + 0) * W + i0, r0);
+      _mm_storeu_ps(panel + (p + 1) * W + i0, r1);
+      _mm_storeu_ps(panel + (p + 2) * W + i0, r2);
+      _mm_storeu_ps(panel + (p + 3) * W + i0, r3);
+    }
+    for (; p < kc; ++p) {
+      for (int i = 0; i < 4; ++i) panel[p * W + i0 + i] = s[i * ld + p];
+    }
+  }
+#endif
+  for (int i = i0; i < rows; ++i) {
+    const float* s = src + i * ld;
+    for (int p = 0; p < kc; ++p) panel[p * W + i] = s[p];
+  }
+  for (int p = 0; p < kc; ++p) {
+    for (int i = rows; i < W; ++i) panel[p * W + i] = 0.0f;
+  }
+}
+
 template <int MR>
 void pack_a_panel(int rows, int kc, StridedMatrix a, float* panel) {
   if (a.col_stride == 1) {
-    // Rows of A are contiguous in p: read each row once, scatter by MR.
-    for (int i = 0; i < rows; ++i) {
-      const float* src = a.data + i * a.row_stride;
-      for (int p = 0; p < kc; ++p) panel[p * MR + i] = src[p];
-    }
+    pack_gather<MR>(rows, kc, a.data, a.row_stride, panel);
   } else {
-    for (int p = 0; p < kc; ++p) {
-      const float* src = a.data + p * a.col_stride;
-      for (int i = 0; i < rows; ++i) panel[p * MR + i] = src[i * a.row_stride];
-    }
-  }
-  for (int i = rows; i < MR; ++i) {
-    for (int p = 0; p < kc; ++p) panel[p * MR + i] = 0.0f;
+    pack_copy<MR>(rows, kc, a.data, a.col_stride, panel);
   }
 }
 
 template <int NR>
 void pack_b_panel(int kc, int cols, StridedMatrix b, float* panel) {
   if (b.col_stride == 1) {
-    for (int p = 0; p < kc; ++p) {
-      float* dst = panel + p * NR;
-      std::memcpy(dst, b.data + p * b.row_stride, sizeof(float) * cols);
-      for (int j = cols; j < NR; ++j) dst[j] = 0.0f;
-    }
+    pack_copy<NR>(cols, kc, b.data, b.row_stride, panel);
   } else {
-    // Columns of B are contiguous in p (B is stored transposed).
-    for (int j = 0; j < cols; ++j) {
-      const float* src = b.data + j * b.col_stride;
-      for (int p = 0; p < kc; ++p) panel[p * NR + j] = src[p * b.row_stride];
-    }
-    for (int p = 0; p < kc; ++p) {
-      for (int j = cols; j < NR; ++j) panel[p * NR + j] = 0.0f;
-    }
+    pack_gather<NR>(cols, kc, b.data, b.col_stride, panel);
   }
 }
 
