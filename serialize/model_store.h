@@ -1,0 +1,62 @@
+// Whole models and training checkpoints in the .gcm format: the bridge
+// between layers/ (Sequential, Optimizer) and the neutral ModelFile.
+//
+// A model file holds the architecture spec, input spec, labels and training
+// provenance as metadata (docs/FORMAT.md, well-known keys) and one f32 tensor
+// per parameter. A checkpoint adds sections "optimizer" (buffers and step),
+// "loader" (data-loader position) and "rng" (dropout counters), which is what
+// makes a run resume bit-exactly.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "layers/optimizer.h"
+#include "layers/sequential.h"
+
+namespace gc {
+
+struct ModelInfo {
+  std::string name = "mnist";
+  int64_t version = 1;
+  std::vector<int64_t> input_shape = {1, 28, 28};
+  double input_scale = 1.0 / 255;  // pixel → [0, 1]
+  double input_mean = 0.1307, input_std = 0.3081;  // then (x − mean) / std
+  std::vector<std::string> labels = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  std::string dataset = "mnist";
+  int64_t epochs = 0;
+  int64_t seed = 0;
+  double test_accuracy = -1;  // < 0: not measured
+};
+
+struct TrainingCheckpoint {
+  OptimizerState optimizer;
+  std::vector<uint64_t> loader_state;   // data-loader position (tools/data LoaderState words)
+  std::vector<uint64_t> dropout_calls;  // one counter per dropout layer, in order
+  int64_t epoch = 0;                    // epochs completed
+  int64_t step = 0;                     // optimizer steps taken
+  double best_accuracy = -1;
+  std::string options;                  // the training options (JSON), so a resume can reuse them
+};
+
+// Writes atomically (temp file, fsync, rename, fsync directory).
+void save_model(const std::filesystem::path& path, Sequential& model, const ModelInfo& info,
+                const TrainingCheckpoint* checkpoint = nullptr);
+
+struct LoadedModel {
+  std::unique_ptr<Sequential> model;
+  ModelInfo info;
+  std::optional<TrainingCheckpoint> checkpoint;
+};
+
+// Reads and validates: format rules and checksums (serialize/), then the
+// architecture is rebuilt and every parameter must be present with the shape
+// the architecture gives it, no unknown tensors, and the input spec must fit
+// the network. Errors name the file and the tensor or key.
+LoadedModel load_model(const std::filesystem::path& path);
+
+}  // namespace gc
