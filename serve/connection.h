@@ -1,0 +1,51 @@
+// One client connection as the server's I/O thread sees it: the socket, the
+// bytes received but not yet parsed, the answers not yet written, and what
+// the server still owes it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace gc::serve {
+
+using Clock = std::chrono::steady_clock;
+
+struct Connection {
+  int fd = -1;
+  uint64_t id = 0;
+  std::string peer;  // "address:port", for log lines
+
+  // Received bytes; [input_begin, input_end) is not parsed yet.
+  std::vector<uint8_t> input;
+  size_t input_begin = 0;
+  size_t input_end = 0;
+
+  // Answers; [output_sent, output.size()) is not written yet.
+  std::vector<uint8_t> output;
+  size_t output_sent = 0;
+
+  Clock::time_point last_progress;  // last byte read or written
+  int owed = 0;                     // queued PREDICTs and a running RELOAD
+  bool reading_done = false;        // framing error, peer closed or draining: read no more
+  bool queued_for_flush = false;    // already in the I/O thread's list of connections to write
+  uint32_t epoll_events = 0;        // what epoll watches now
+
+  std::span<const uint8_t> unparsed() const { return {input.data() + input_begin, input_end - input_begin}; }
+  size_t unwritten() const { return output.size() - output_sent; }
+  bool finished() const { return reading_done && owed == 0 && unwritten() == 0; }
+
+  // Makes room for at least `bytes` more input, moving unparsed bytes to the front.
+  void reserve_input(size_t bytes) {
+    if (input_begin > 0) {
+      std::copy(input.begin() + input_begin, input.begin() + input_end, input.begin());
+      input_end -= input_begin;
+      input_begin = 0;
+    }
+    if (input.size() < input_end + bytes) input.resize(input_end + bytes);
+  }
+};
+
+}  // namespace gc::serve

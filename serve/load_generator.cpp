@@ -1,0 +1,277 @@
+#include "serve/load_generator.h"
+
+#include "serve/client.h"
+#include "serve/protocol.h"
+#include "serve/stats.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+
+namespace gc::serve {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Outstanding {
+  uint64_t request_id;
+  size_t first_image;
+  Clock::time_point sent;
+};
+
+struct LoadConnection {
+  std::unique_ptr<Client> client;
+  std::vector<uint8_t> output;
+  size_t output_sent = 0;
+  std::vector<uint8_t> input;
+  std::vector<Outstanding> outstanding;
+  bool alive = true;
+};
+
+class LoadRun {
+ public:
+  explicit LoadRun(const LoadOptions& options) : options_(options) {
+    if (options.connections < 1 || options.inflight < 1 || options.batch < 1 || options.batch > 65535 ||
+        options.duration_s <= 0)
+      throw std::invalid_argument("connections, inflight, batch and duration must be positive");
+    image_count_ = options.images.size() / options.image_pixels;
+    if (image_count_ == 0 || options.images.size() % options.image_pixels != 0)
+      throw std::invalid_argument("images must hold a whole number of images, at least one");
+    if (!options.expected_classes.empty() && options.expected_classes.size() != image_count_)
+      throw std::invalid_argument("expected_classes must have one entry per image");
+    if (!options.labels.empty() && options.labels.size() != image_count_)
+      throw std::invalid_argument("labels must have one entry per image");
+  }
+
+  LoadReport run() {
+    connect_all();
+    auto start = Clock::now();
+    auto stop_sending = start + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(options_.duration_s));
+    auto give_up = stop_sending + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(options_.drain_timeout_s));
+    for (auto& c : connections_) top_up(c);
+    std::vector<epoll_event> events(256);
+    for (;;) {
+      auto now = Clock::now();
+      sending_ = now < stop_sending;
+      if ((!sending_ && outstanding_total() == 0) || now >= give_up) break;
+      int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 5);
+      for (int i = 0; i < n; ++i) {
+        LoadConnection& c = connections_[events[i].data.u64];
+        if (!c.alive) continue;
+        if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_answers(c);
+        if (c.alive && (events[i].events & EPOLLOUT)) flush(c);
+      }
+    }
+    report_.seconds = std::chrono::duration<double>(last_answer_ - start).count();
+    for (auto& c : connections_) report_.lost += c.outstanding.size();
+    report_.p50_us = static_cast<double>(latency_us_.percentile(0.50));
+    report_.p90_us = static_cast<double>(latency_us_.percentile(0.90));
+    report_.p99_us = static_cast<double>(latency_us_.percentile(0.99));
+    report_.p999_us = static_cast<double>(latency_us_.percentile(0.999));
+    ::close(epoll_fd_);
+    return report_;
+  }
+
+ private:
+  void connect_all() {
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    connections_.resize(options_.connections);
+    for (size_t i = 0; i < connections_.size(); ++i) {
+      auto& c = connections_[i];
+      c.client = std::make_unique<Client>(options_.host, options_.port);
+      fcntl(c.client->fd(), F_SETFL, fcntl(c.client->fd(), F_GETFL) | O_NONBLOCK);
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = i;
+      epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c.client->fd(), &ev);
+    }
+  }
+
+  size_t outstanding_total() const {
+    size_t total = 0;
+    for (const auto& c : connections_) total += c.alive ? c.outstanding.size() : 0;
+    return total;
+  }
+
+  void top_up(LoadConnection& c) {
+    if (!sending_ || !c.alive) return;
+    bool added = false;
+    while (c.outstanding.size() < static_cast<size_t>(options_.inflight)) {
+      size_t first = (next_image_ * options_.batch) % image_count_;
+      ++next_image_;
+      batch_pixels_.clear();
+      for (int k = 0; k < options_.batch; ++k) {
+        size_t image = (first + k) % image_count_;
+        auto begin = options_.images.begin() + static_cast<std::ptrdiff_t>(image * options_.image_pixels);
+        batch_pixels_.insert(batch_pixels_.end(), begin, begin + options_.image_pixels);
+      }
+      uint64_t id = next_request_id_++;
+      protocol::append_predict_request(c.output, id, protocol::PixelFormat::uint8, options_.want_logits,
+                                       options_.batch, options_.shape, batch_pixels_);
+      c.outstanding.push_back({id, first, Clock::now()});
+      ++report_.requests_sent;
+      added = true;
+    }
+    if (added) flush(c);
+  }
+
+  void flush(LoadConnection& c) {
+    while (c.output_sent < c.output.size()) {
+      ssize_t n = ::send(c.client->fd(), c.output.data() + c.output_sent, c.output.size() - c.output_sent,
+                         MSG_NOSIGNAL);
+      if (n > 0) {
+        c.output_sent += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        break;
+      } else {
+        return fail(c);
+      }
+    }
+    if (c.output_sent == c.output.size()) {
+      c.output.clear();
+      c.output_sent = 0;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | (c.output.empty() ? 0u : static_cast<uint32_t>(EPOLLOUT));
+    ev.data.u64 = static_cast<uint64_t>(&c - connections_.data());
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.client->fd(), &ev);
+  }
+
+  void fail(LoadConnection& c) {
+    c.alive = false;
+    ++report_.connection_failures;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.client->fd(), nullptr);
+  }
+
+  void read_answers(LoadConnection& c) {
+    uint8_t chunk[64 * 1024];
+    for (;;) {
+      ssize_t n = ::recv(c.client->fd(), chunk, sizeof chunk, 0);
+      if (n > 0) {
+        c.input.insert(c.input.end(), chunk, chunk + n);
+        if (static_cast<size_t>(n) < sizeof chunk) break;
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        break;
+      } else {
+        parse_answers(c);
+        return fail(c);
+      }
+    }
+    parse_answers(c);
+    top_up(c);
+  }
+
+  void parse_answers(LoadConnection& c) {
+    size_t offset = 0;
+    for (;;) {
+      std::span<const uint8_t> bytes(c.input.data() + offset, c.input.size() - offset);
+      auto parsed = protocol::parse_header(bytes, Client::kMaxResponsePayload);
+      if (parsed.state == protocol::HeaderParse::State::framing_error) {
+        c.input.clear();
+        return fail(c);
+      }
+      if (parsed.state == protocol::HeaderParse::State::need_more) break;
+      size_t frame = protocol::kHeaderSize + parsed.header.payload_length;
+      if (bytes.size() < frame) break;
+      check_answer(c, parsed.header, bytes.subspan(protocol::kHeaderSize, parsed.header.payload_length));
+      offset += frame;
+    }
+    c.input.erase(c.input.begin(), c.input.begin() + static_cast<std::ptrdiff_t>(offset));
+  }
+
+  void check_answer(LoadConnection& c, const protocol::FrameHeader& header, std::span<const uint8_t> payload) {
+    auto now = Clock::now();
+    last_answer_ = now;
+    auto it = std::find_if(c.outstanding.begin(), c.outstanding.end(),
+                           [&](const Outstanding& o) { return o.request_id == header.request_id; });
+    if (it == c.outstanding.end()) {
+      ++report_.unmatched_ids;
+      return;
+    }
+    Outstanding request = *it;
+    c.outstanding.erase(it);
+    latency_us_.record(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - request.sent).count()));
+    auto response = protocol::decode_predict_response(payload);
+    if (!response) {
+      ++report_.errors["MALFORMED_RESPONSE"];
+      return;
+    }
+    if (response->status != protocol::Status::ok) {
+      ++report_.errors[protocol::status_name(response->status)];
+      return;
+    }
+    if (response->predictions.size() != static_cast<size_t>(options_.batch)) {
+      ++report_.wrong_answers;
+      return;
+    }
+    bool all_right = true;
+    for (int k = 0; k < options_.batch; ++k) {
+      size_t image = (request.first_image + k) % image_count_;
+      int predicted = response->predictions[k].predicted_class;
+      if (!options_.expected_classes.empty() && predicted != options_.expected_classes[image]) all_right = false;
+      if (!options_.labels.empty()) {
+        ++report_.label_checked;
+        report_.label_matches += predicted == options_.labels[image];
+      }
+    }
+    if (!all_right) {
+      ++report_.wrong_answers;
+      return;
+    }
+    ++report_.requests_ok;
+    report_.images_ok += options_.batch;
+  }
+
+  const LoadOptions& options_;
+  size_t image_count_ = 0;
+  int epoll_fd_ = -1;
+  std::vector<LoadConnection> connections_;
+  bool sending_ = true;
+  uint64_t next_request_id_ = 1;
+  uint64_t next_image_ = 0;
+  std::vector<uint8_t> batch_pixels_;
+  Clock::time_point last_answer_ = Clock::now();
+  LatencyHistogram latency_us_;
+  LoadReport report_;
+};
+
+}  // namespace
+
+uint64_t LoadReport::error_total() const {
+  uint64_t total = 0;
+  for (const auto& [name, count] : errors) total += count;
+  return total;
+}
+
+LoadReport run_load(const LoadOptions& options) { return LoadRun(options).run(); }
+
+std::string format_report(const LoadReport& r) {
+  std::ostringstream out;
+  out.setf(std::ios::fixed);
+  out.precision(1);
+  out << "requests ok " << r.requests_ok << " of " << r.requests_sent << " sent in " << r.seconds << " s\n"
+      << "throughput  " << r.requests_per_second() << " req/s, " << r.images_per_second() << " images/s\n"
+      << "latency us  p50 " << r.p50_us << "  p90 " << r.p90_us << "  p99 " << r.p99_us << "  p999 " << r.p999_us
+      << "\n"
+      << "failures    " << r.failures() << " (wrong answers " << r.wrong_answers << ", unmatched ids "
+      << r.unmatched_ids << ", lost " << r.lost << ", failed connections " << r.connection_failures << ")\n";
+  for (const auto& [name, count] : r.errors) out << "error       " << name << " " << count << "\n";
+  if (r.label_checked > 0)
+    out << "labels      " << r.label_matches << " of " << r.label_checked << " match ("
+        << 100.0 * static_cast<double>(r.label_matches) / static_cast<double>(r.label_checked) << "%)\n";
+  return out.str();
+}
+
+}  // namespace gc::serve

@@ -1,0 +1,33 @@
+// The optional HTTP side door: GET /metrics (Prometheus text format) and
+// GET /healthz, served by cpp-httplib on its own thread. It only reads the
+// server's atomic stats, so it never slows the I/O thread down.
+#pragma once
+
+#include "serve/stats.h"
+
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace httplib {
+class Server;
+}
+
+namespace gc::serve {
+
+class MetricsHttpServer {
+ public:
+  // Binds now (port 0 picks a free one); throws when it cannot.
+  MetricsHttpServer(const ServerStats& stats, const std::string& bind_address, int port);
+  ~MetricsHttpServer();  // stops and joins
+  int port() const { return port_; }
+  void start();  // serves on a new thread
+  void stop();
+
+ private:
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace gc::serve

@@ -1,0 +1,44 @@
+// What the server needs from a model. The server never sees the engine or the
+// model file format: whoever starts it supplies a ModelLoader that turns a
+// path into an InferenceModel (tools/cmd_serve.cpp for the real one,
+// serve/testing/linear_model.h for the tests).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gc::serve {
+
+// An immutable, loaded model. Held by shared_ptr so a model stays alive for as
+// long as anything still uses it, across reloads and roll backs.
+//
+// Threads: a model is built on the loader thread, which then calls forward()
+// once to validate it; after that it is published and every call comes from
+// the server's single I/O thread. Implementations therefore need no locking,
+// but forward() may itself use several threads (OpenMP, a CUDA stream) as long
+// as it returns with the results written.
+struct InferenceModel {
+  virtual ~InferenceModel() = default;
+  virtual std::string name() const = 0;
+  virtual int64_t version() const = 0;
+  virtual std::string architecture() const = 0;  // one line, for INFO
+  virtual std::vector<std::string> labels() const = 0;  // one per class; its size is the class count
+  virtual std::array<int, 3> input_shape() const = 0;  // channels, height, width: {1, 28, 28}
+
+  // uint8 pixels (n images of input_shape) → floats with the model's own
+  // preprocessing (the same as in training).
+  virtual void normalise(const uint8_t* pixels, int n, float* out) const = 0;
+  // n normalised images → n × labels().size() logits. May throw; the server
+  // answers the batch with INTERNAL and keeps running.
+  virtual void forward(const float* images, int n, float* logits) const = 0;
+};
+
+// Loads and checks a model file; throws std::exception with a one-line reason
+// for a missing, corrupt or incompatible file. Called on the loader thread.
+using ModelLoader = std::function<std::shared_ptr<const InferenceModel>(const std::string& path)>;
+
+}  // namespace gc::serve

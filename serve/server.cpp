@@ -1,0 +1,812 @@
+#include "serve/server.h"
+
+#include "serve/connection.h"
+#include "serve/log.h"
+#include "serve/metrics_http.h"
+#include "serve/model_registry.h"
+#include "serve/protocol.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace gc::serve {
+
+static_assert(std::endian::native == std::endian::little, "float32 pixels are copied straight off the wire");
+
+namespace {
+
+using protocol::MessageType;
+using protocol::PixelFormat;
+using protocol::Status;
+
+// epoll user data: small ids for the server's own descriptors, connection ids above.
+constexpr uint64_t kListenId = 0;
+constexpr uint64_t kWakeId = 1;
+constexpr uint64_t kSignalId = 2;
+constexpr uint64_t kFirstConnectionId = 16;
+
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadBudgetPerPass = 256 * 1024;  // per connection per loop turn, for fairness
+constexpr auto kAcceptPauseOnFdExhaustion = std::chrono::milliseconds(100);
+
+std::runtime_error system_error(const std::string& what) {
+  return std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+uint16_t response_type(MessageType type) { return static_cast<uint16_t>(type) | protocol::kResponseBit; }
+
+// Compares without an early exit, so the time taken does not reveal how
+// much of a guessed token was right.
+bool tokens_equal(std::string_view given, std::string_view expected) {
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < given.size(); ++i)
+    difference |= static_cast<unsigned char>(given[i] ^ expected[i % std::max<size_t>(expected.size(), 1)]);
+  return difference == 0;
+}
+
+struct QueuedPredict {
+  uint64_t connection_id;
+  uint64_t request_id;
+  PixelFormat format;
+  bool want_logits;
+  int count;
+  std::vector<uint8_t> pixels;
+  Clock::time_point received;
+};
+
+// Who asked for the load that is running: a connection, or SIGHUP.
+struct PendingReload {
+  uint64_t connection_id = 0;
+  uint64_t request_id = 0;
+  bool from_signal = false;
+};
+
+}  // namespace
+
+class Server::EventLoop {
+ public:
+  EventLoop(ServerOptions options, ModelLoader loader, const std::string& model_path);
+  ~EventLoop();
+
+  void run();
+  void stop() {
+    stop_requested_.store(true);
+    wake();
+  }
+
+  int port = 0;
+  ServerStats stats;
+  std::unique_ptr<MetricsHttpServer> http;
+
+ private:
+  // ---- events
+  void handle_event(const epoll_event& event);
+  int wait_for_events(std::vector<epoll_event>& events);
+  void wake();
+  void drain_wake_fd();
+  void handle_signals();
+  void accept_connections();
+  void read_from(Connection& c);
+  void write_to(Connection& c);
+  void settle(Connection& c);  // closes a finished connection, else updates what epoll watches
+  void close_connection(Connection& c, const char* reason);
+  void check_timeouts();
+  void begin_drain();
+  Connection* find(uint64_t id);
+
+  // ---- requests
+  void parse_frames(Connection& c);
+  void handle_request(Connection& c, const protocol::FrameHeader& header, std::span<const uint8_t> payload);
+  void handle_predict(Connection& c, uint64_t request_id, std::span<const uint8_t> payload);
+  void handle_reload(Connection& c, uint64_t request_id, std::span<const uint8_t> payload);
+  void start_reload_from_signal();
+  void finish_reload();
+  void reply_error(Connection& c, uint16_t type, uint64_t request_id, Status status, const std::string& message);
+  std::string info_json() const;
+
+  // ---- batching
+  void run_batches(bool run_all);
+  void run_one_batch();
+  void append_prediction(Connection& c, const QueuedPredict& request, const ServingModel& model,
+                         const float* logits);
+  void queue_flush(Connection& c);
+  void flush_queued();
+
+  ServerOptions options_;
+  std::unique_ptr<ModelRegistry> registry_;
+  uint32_t max_payload_ = 0;
+  int epoll_fd_ = -1, listen_fd_ = -1, wake_fd_ = -1, signal_fd_ = -1;
+
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  uint64_t next_connection_id_ = kFirstConnectionId;
+  std::vector<uint64_t> flush_list_;
+
+  std::deque<QueuedPredict> queue_;
+  int queued_images_ = 0;
+  std::vector<float> batch_images_, batch_logits_, probabilities_;
+  std::vector<Clock::time_point> answered_receipts_;  // latencies to record once written
+
+  std::optional<PendingReload> pending_reload_;
+  std::atomic<bool> stop_requested_{false};
+  bool draining_ = false;
+  Clock::time_point now_ = Clock::now();
+  Clock::time_point drain_deadline_{};
+  Clock::time_point next_timeout_check_{};
+  Clock::time_point accept_paused_until_{};
+};
+
+// ============================================================================
+// setup
+
+Server::EventLoop::EventLoop(ServerOptions options, ModelLoader loader, const std::string& model_path)
+    : options_(std::move(options)) {
+  if (options_.max_batch < 1 || options_.max_batch > 65535) throw std::invalid_argument("max_batch must be 1..65535");
+  if (options_.max_delay_us < 0 || options_.max_connections < 1 || options_.max_queue < options_.max_batch ||
+      options_.idle_timeout_ms < 0 || options_.drain_timeout_ms < 0)
+    throw std::invalid_argument(
+        "max_delay_us, idle_timeout_ms and drain_timeout_ms must be >= 0, max_connections >= 1, max_queue >= "
+        "max_batch");
+
+  registry_ = std::make_unique<ModelRegistry>(std::move(loader), model_path);
+  const ServingModel& model = registry_->current();
+  stats.model_version = model.version;
+  max_payload_ = options_.max_payload_bytes;
+  if (max_payload_ == 0) {
+    size_t needed = protocol::kPredictHeaderSize + size_t{4} * options_.max_batch * model.pixels;
+    max_payload_ = static_cast<uint32_t>(std::max<size_t>(size_t{1} << 20, needed));
+  }
+
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) throw system_error("epoll_create1");
+  auto watch = [this](int fd, uint64_t id, uint32_t events) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = id;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) throw system_error("epoll_ctl");
+  };
+
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw system_error("eventfd");
+  watch(wake_fd_, kWakeId, EPOLLIN);
+
+  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) throw system_error("socket");
+  int one = 1;
+  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(options_.port));
+  if (inet_pton(AF_INET, options_.bind_address.c_str(), &address.sin_addr) != 1)
+    throw std::invalid_argument("bind address must be an IPv4 address, got " + options_.bind_address);
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+    throw system_error("bind " + options_.bind_address + ":" + std::to_string(options_.port));
+  if (listen(listen_fd_, 1024) != 0) throw system_error("listen");
+  socklen_t length = sizeof address;
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
+  port = ntohs(address.sin_port);
+  watch(listen_fd_, kListenId, EPOLLIN);
+
+  if (options_.handle_signals) {
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal_fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (signal_fd_ < 0) throw system_error("signalfd");
+    watch(signal_fd_, kSignalId, EPOLLIN);
+  }
+  if (options_.http_port >= 0)
+    http = std::make_unique<MetricsHttpServer>(stats, options_.bind_address, options_.http_port);
+}
+
+Server::EventLoop::~EventLoop() {
+  for (auto& [id, c] : connections_) ::close(c->fd);
+  for (int fd : {listen_fd_, wake_fd_, signal_fd_, epoll_fd_})
+    if (fd >= 0) ::close(fd);
+}
+
+// ============================================================================
+// the loop
+
+void Server::EventLoop::run() {
+  if (http) http->start();
+  const ServingModel& model = registry_->current();
+  log_event({{"event", "serving"},
+             {"port", std::to_string(port)},
+             {"model", model.path},
+             {"version", std::to_string(model.version)},
+             {"max_batch", std::to_string(options_.max_batch)}});
+  std::vector<epoll_event> events(256);
+  for (;;) {
+    int n = wait_for_events(events);
+    now_ = Clock::now();
+    for (int i = 0; i < n; ++i) handle_event(events[i]);
+    run_batches(draining_);
+    flush_queued();
+    if (now_ >= next_timeout_check_) check_timeouts();
+    if (draining_ && ((connections_.empty() && !registry_->loading()) || Clock::now() >= drain_deadline_)) break;
+  }
+  std::vector<uint64_t> left;
+  for (auto& [id, c] : connections_) left.push_back(id);
+  for (uint64_t id : left) close_connection(*find(id), "drain timeout");
+  if (http) http->stop();
+  log_event({{"event", "stopped"}, {"unanswered_connections", std::to_string(left.size())}});
+}
+
+int Server::EventLoop::wait_for_events(std::vector<epoll_event>& events) {
+  // The nearest of: a batch waiting for max_delay, the next timeout scan, the drain deadline.
+  std::optional<Clock::time_point> deadline;
+  auto consider = [&](Clock::time_point t) { deadline = deadline ? std::min(*deadline, t) : t; };
+  if (!queue_.empty()) consider(queue_.front().received + std::chrono::microseconds(options_.max_delay_us));
+  if (options_.idle_timeout_ms > 0 || accept_paused_until_ > now_) consider(next_timeout_check_);
+  if (draining_) consider(std::min(drain_deadline_, Clock::now() + std::chrono::milliseconds(10)));
+
+  timespec timeout{};
+  timespec* timeout_ptr = nullptr;
+  if (deadline) {
+    auto wait = std::max(Clock::duration::zero(), *deadline - Clock::now());
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+    timeout.tv_sec = ns / 1'000'000'000;
+    timeout.tv_nsec = ns % 1'000'000'000;
+    timeout_ptr = &timeout;
+  }
+  int n = epoll_pwait2(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ptr, nullptr);
+  if (n < 0 && errno == ENOSYS) {  // kernels before 5.11: millisecond timeouts
+    int ms = timeout_ptr ? static_cast<int>((timeout.tv_sec * 1'000'000'000 + timeout.tv_nsec + 999'999) / 1'000'000) : -1;
+    n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), ms);
+  }
+  if (n < 0 && errno != EINTR) throw system_error("epoll_wait");
+  return std::max(n, 0);
+}
+
+void Server::EventLoop::handle_event(const epoll_event& event) {
+  uint64_t id = event.data.u64;
+  if (id == kListenId) return accept_connections();
+  if (id == kWakeId) {
+    drain_wake_fd();
+    if (stop_requested_.load()) begin_drain();
+    finish_reload();
+    return;
+  }
+  if (id == kSignalId) return handle_signals();
+  Connection* c = find(id);
+  if (!c) return;
+  if (event.events & (EPOLLHUP | EPOLLERR)) return close_connection(*c, "peer reset");
+  if ((event.events & EPOLLIN) && !c->reading_done) {
+    read_from(*c);
+    c = find(id);
+  }
+  if (c && (event.events & EPOLLOUT)) queue_flush(*c);
+}
+
+void Server::EventLoop::wake() {
+  uint64_t one = 1;
+  ssize_t ignored = ::write(wake_fd_, &one, sizeof one);
+  (void)ignored;
+}
+
+void Server::EventLoop::drain_wake_fd() {
+  uint64_t count;
+  while (::read(wake_fd_, &count, sizeof count) > 0) {
+  }
+}
+
+void Server::EventLoop::handle_signals() {
+  signalfd_siginfo info;
+  while (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    log_event({{"event", "signal"}, {"signal", strsignal(static_cast<int>(info.ssi_signo))}});
+    if (info.ssi_signo == SIGHUP)
+      start_reload_from_signal();
+    else
+      begin_drain();
+  }
+}
+
+Connection* Server::EventLoop::find(uint64_t id) {
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : it->second.get();
+}
+
+void Server::EventLoop::accept_connections() {
+  if (draining_ || now_ < accept_paused_until_) return;
+  for (;;) {
+    sockaddr_in address{};
+    socklen_t length = sizeof address;
+    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: stop watching the listener for a moment instead of spinning on it.
+        log_event({{"event", "accept_paused"}, {"error", std::strerror(errno)}});
+        accept_paused_until_ = now_ + kAcceptPauseOnFdExhaustion;
+        next_timeout_check_ = std::min(next_timeout_check_, accept_paused_until_);
+        epoll_event ev{};
+        ev.data.u64 = kListenId;
+        epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+      }
+      return;
+    }
+    char ip[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &address.sin_addr, ip, sizeof ip);
+    std::string peer = std::string(ip) + ":" + std::to_string(ntohs(address.sin_port));
+    if (connections_.size() >= static_cast<size_t>(options_.max_connections)) {
+      std::vector<uint8_t> refusal;
+      protocol::append_error(refusal, protocol::kFramingErrorType, 0, Status::overloaded,
+                             "too many connections");
+      ssize_t ignored = send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
+      (void)ignored;
+      ::close(fd);
+      stats.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+      stats.count_error(Status::overloaded);
+      log_event({{"event", "connection_refused"}, {"peer", peer}, {"status", "OVERLOADED"},
+                 {"msg", "too many connections"}});
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto c = std::make_unique<Connection>();
+    c->fd = fd;
+    c->id = next_connection_id_++;
+    c->peer = std::move(peer);
+    c->last_progress = now_;
+    c->epoll_events = EPOLLIN;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = c->id;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      ::close(fd);
+      continue;
+    }
+    connections_.emplace(c->id, std::move(c));
+    stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+    stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void Server::EventLoop::read_from(Connection& c) {
+  size_t budget = kReadBudgetPerPass;
+  while (budget > 0 && !c.reading_done) {
+    c.reserve_input(kReadChunk);
+    size_t space = c.input.size() - c.input_end;
+    ssize_t n = ::recv(c.fd, c.input.data() + c.input_end, space, 0);
+    if (n > 0) {
+      c.input_end += static_cast<size_t>(n);
+      c.last_progress = now_;
+      budget -= std::min(budget, static_cast<size_t>(n));
+      parse_frames(c);
+      if (static_cast<size_t>(n) < space) break;  // the socket is empty
+    } else if (n == 0) {
+      c.reading_done = true;  // the peer will send no more; answer what it sent, then close
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      break;
+    } else {
+      return close_connection(c, "read error");
+    }
+  }
+  settle(c);
+}
+
+void Server::EventLoop::queue_flush(Connection& c) {
+  if (c.queued_for_flush) return;
+  c.queued_for_flush = true;
+  flush_list_.push_back(c.id);
+}
+
+void Server::EventLoop::flush_queued() {
+  for (uint64_t id : flush_list_) {
+    if (Connection* c = find(id)) {
+      c->queued_for_flush = false;
+      write_to(*c);
+    }
+  }
+  flush_list_.clear();
+  auto written = Clock::now();
+  for (auto received : answered_receipts_)
+    stats.predict_latency_us.record(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(written - received).count()));
+  answered_receipts_.clear();
+}
+
+void Server::EventLoop::write_to(Connection& c) {
+  while (c.unwritten() > 0) {
+    ssize_t n = ::send(c.fd, c.output.data() + c.output_sent, c.unwritten(), MSG_NOSIGNAL);
+    if (n > 0) {
+      c.output_sent += static_cast<size_t>(n);
+      c.last_progress = now_;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;
+    } else {
+      return close_connection(c, "write error");
+    }
+  }
+  if (c.unwritten() == 0) {
+    c.output.clear();
+    c.output_sent = 0;
+  } else if (c.output_sent > c.output.size() / 2) {
+    c.output.erase(c.output.begin(), c.output.begin() + static_cast<std::ptrdiff_t>(c.output_sent));
+    c.output_sent = 0;
+  }
+  settle(c);
+}
+
+void Server::EventLoop::settle(Connection& c) {
+  if (c.finished()) return close_connection(c, nullptr);
+  uint32_t wanted = 0;
+  if (!c.reading_done && c.unwritten() < options_.max_output_bytes) wanted |= EPOLLIN;
+  if (c.unwritten() > 0) wanted |= EPOLLOUT;
+  if (wanted == c.epoll_events) return;
+  epoll_event ev{};
+  ev.events = wanted;
+  ev.data.u64 = c.id;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  c.epoll_events = wanted;
+}
+
+void Server::EventLoop::close_connection(Connection& c, const char* reason) {
+  if (reason)
+    log_event({{"event", "connection_closed"}, {"conn", std::to_string(c.id)}, {"peer", c.peer}, {"reason", reason},
+               {"owed", std::to_string(c.owed)}});
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+  ::close(c.fd);
+  stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+  connections_.erase(c.id);  // destroys c; its queued requests are skipped when their batch runs
+}
+
+void Server::EventLoop::check_timeouts() {
+  if (accept_paused_until_ != Clock::time_point{} && now_ >= accept_paused_until_ && !draining_) {
+    accept_paused_until_ = {};
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kListenId;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+  }
+  if (options_.idle_timeout_ms == 0) {
+    next_timeout_check_ = Clock::time_point::max();
+    return;
+  }
+  auto idle_limit = std::chrono::milliseconds(options_.idle_timeout_ms);
+  std::vector<uint64_t> expired;
+  for (auto& [id, c] : connections_)
+    if (c->owed == 0 && now_ - c->last_progress > idle_limit) expired.push_back(id);
+  for (uint64_t id : expired) {
+    stats.connections_timed_out.fetch_add(1, std::memory_order_relaxed);
+    close_connection(*find(id), "idle timeout");
+  }
+  auto interval = std::clamp(idle_limit / 4, std::chrono::milliseconds(1), std::chrono::milliseconds(250));
+  next_timeout_check_ = now_ + interval;
+}
+
+void Server::EventLoop::begin_drain() {
+  if (draining_) return;
+  draining_ = true;
+  stats.draining.store(true);
+  drain_deadline_ = now_ + std::chrono::milliseconds(options_.drain_timeout_ms);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  ::close(listen_fd_);
+  listen_fd_ = -1;
+  log_event({{"event", "draining"}, {"connections", std::to_string(connections_.size())},
+             {"queued_images", std::to_string(queued_images_)}});
+  // Take in what every connection has already sent, then read no more.
+  std::vector<uint64_t> ids;
+  for (auto& [id, c] : connections_) ids.push_back(id);
+  for (uint64_t id : ids) {
+    if (Connection* c = find(id); c && !c->reading_done) read_from(*c);
+    if (Connection* c = find(id)) {
+      c->reading_done = true;
+      settle(*c);
+    }
+  }
+}
+
+// ============================================================================
+// requests
+
+void Server::EventLoop::parse_frames(Connection& c) {
+  for (;;) {
+    auto bytes = c.unparsed();
+    if (bytes.empty()) return;
+    auto parsed = protocol::parse_header(bytes, max_payload_);
+    if (parsed.state == protocol::HeaderParse::State::need_more) return;
+    if (parsed.state == protocol::HeaderParse::State::framing_error) {
+      // The stream cannot be trusted past this point: answer, read no more, close once written.
+      reply_error(c, protocol::kFramingErrorType, parsed.header.request_id, parsed.error, parsed.message);
+      c.reading_done = true;
+      c.input_begin = c.input_end = 0;
+      return;
+    }
+    size_t frame_size = protocol::kHeaderSize + parsed.header.payload_length;
+    if (bytes.size() < frame_size) {
+      c.reserve_input(frame_size - bytes.size());  // room for the rest of this frame
+      return;
+    }
+    handle_request(c, parsed.header, bytes.subspan(protocol::kHeaderSize, parsed.header.payload_length));
+    c.input_begin += frame_size;
+  }
+}
+
+void Server::EventLoop::handle_request(Connection& c, const protocol::FrameHeader& header,
+                                       std::span<const uint8_t> payload) {
+  stats.count_request(header.type);
+  switch (static_cast<MessageType>(header.type)) {
+    case MessageType::predict:
+      return handle_predict(c, header.request_id, payload);
+    case MessageType::reload:
+      return handle_reload(c, header.request_id, payload);
+    case MessageType::info:
+      protocol::append_json_response(c.output, MessageType::info, header.request_id, info_json());
+      break;
+    case MessageType::stats:
+      protocol::append_json_response(c.output, MessageType::stats, header.request_id, stats.to_json());
+      break;
+    case MessageType::health:
+      protocol::append_health_response(
+          c.output, header.request_id, draining_ ? protocol::HealthState::draining : protocol::HealthState::serving,
+          registry_->current().version);
+      break;
+    default:
+      return reply_error(c, header.type | protocol::kResponseBit, header.request_id, Status::unknown_type,
+                         "unknown message type " + std::to_string(header.type));
+  }
+  queue_flush(c);
+}
+
+void Server::EventLoop::reply_error(Connection& c, uint16_t type, uint64_t request_id, Status status,
+                                    const std::string& message) {
+  protocol::append_error(c.output, type, request_id, status, message);
+  stats.count_error(status);
+  log_event({{"event", "request_error"},
+             {"conn", std::to_string(c.id)},
+             {"peer", c.peer},
+             {"request_id", std::to_string(request_id)},
+             {"status", protocol::status_name(status)},
+             {"msg", message}});
+  queue_flush(c);
+}
+
+void Server::EventLoop::handle_predict(Connection& c, uint64_t request_id, std::span<const uint8_t> payload) {
+  const uint16_t type = response_type(MessageType::predict);
+  auto decoded = protocol::decode_predict(payload);
+  if (!decoded.value) return reply_error(c, type, request_id, decoded.error, decoded.message);
+  const protocol::PredictRequest& request = *decoded.value;
+  const ServingModel& model = registry_->current();
+  if (request.count > options_.max_batch)
+    return reply_error(c, type, request_id, Status::wrong_image_count,
+                       std::to_string(request.count) + " images, at most " + std::to_string(options_.max_batch) +
+                           " per request");
+  if (request.shape != model.shape)
+    return reply_error(c, type, request_id, Status::wrong_image_size,
+                       "image shape " + std::to_string(request.shape[0]) + "x" + std::to_string(request.shape[1]) +
+                           "x" + std::to_string(request.shape[2]) + ", the model takes " +
+                           std::to_string(model.shape[0]) + "x" + std::to_string(model.shape[1]) + "x" +
+                           std::to_string(model.shape[2]));
+  if (queued_images_ + request.count > options_.max_queue)
+    return reply_error(c, type, request_id, Status::overloaded, "request queue is full");
+  queue_.push_back({c.id, request_id, request.format, request.want_logits, request.count,
+                    std::vector<uint8_t>(request.pixels.begin(), request.pixels.end()), now_});
+  queued_images_ += request.count;
+  ++c.owed;
+}
+
+void Server::EventLoop::handle_reload(Connection& c, uint64_t request_id, std::span<const uint8_t> payload) {
+  const uint16_t type = response_type(MessageType::reload);
+  auto decoded = protocol::decode_reload(payload);
+  if (!decoded.value) return reply_error(c, type, request_id, decoded.error, decoded.message);
+  const protocol::ReloadRequest& request = *decoded.value;
+  if (options_.reload_token.empty())
+    return reply_error(c, type, request_id, Status::not_authorised, "reload is disabled: the server has no token");
+  if (!tokens_equal(request.token, options_.reload_token))
+    return reply_error(c, type, request_id, Status::not_authorised, "wrong reload token");
+  if (registry_->loading())
+    return reply_error(c, type, request_id, Status::reload_failed, "a reload is already running");
+
+  if (request.action == protocol::ReloadAction::roll_back) {
+    int64_t before = registry_->current().version;
+    if (!registry_->roll_back())
+      return reply_error(c, type, request_id, Status::reload_failed, "no previous model to roll back to");
+    const ServingModel& now_serving = registry_->current();
+    stats.model_version = now_serving.version;
+    stats.reloads_ok.fetch_add(1, std::memory_order_relaxed);
+    log_event({{"event", "reload"}, {"action", "roll_back"}, {"status", "ok"}, {"path", now_serving.path},
+               {"version", std::to_string(now_serving.version)}, {"replaced_version", std::to_string(before)}});
+    protocol::append_reload_response(c.output, request_id, now_serving.version, registry_->previous()->version);
+    return queue_flush(c);
+  }
+  registry_->start_load(request.path, [this] { wake(); });
+  pending_reload_ = PendingReload{c.id, request_id, false};
+  ++c.owed;
+  log_event({{"event", "reload_started"}, {"path", request.path}, {"conn", std::to_string(c.id)}});
+}
+
+void Server::EventLoop::start_reload_from_signal() {
+  if (draining_ || registry_->loading()) {
+    log_event({{"event", "reload_skipped"}, {"reason", draining_ ? "draining" : "a reload is already running"}});
+    return;
+  }
+  std::string path = registry_->current().path;
+  registry_->start_load(path, [this] { wake(); });
+  pending_reload_ = PendingReload{0, 0, true};
+  log_event({{"event", "reload_started"}, {"path", path}, {"trigger", "SIGHUP"}});
+}
+
+void Server::EventLoop::finish_reload() {
+  auto outcome = registry_->finish_load();
+  if (!outcome || !pending_reload_) return;
+  PendingReload asker = *pending_reload_;
+  pending_reload_.reset();
+  Connection* c = asker.from_signal ? nullptr : find(asker.connection_id);
+  if (c) --c->owed;
+  const uint16_t type = response_type(MessageType::reload);
+  if (outcome->ok) {
+    const ServingModel& now_serving = registry_->current();
+    int64_t previous = registry_->previous() ? registry_->previous()->version : -1;
+    stats.model_version = now_serving.version;
+    stats.reloads_ok.fetch_add(1, std::memory_order_relaxed);
+    log_event({{"event", "reload"}, {"action", "load"}, {"status", "ok"}, {"path", outcome->path},
+               {"version", std::to_string(now_serving.version)}, {"replaced_version", std::to_string(previous)}});
+    if (c) {
+      protocol::append_reload_response(c->output, asker.request_id, now_serving.version, previous);
+      queue_flush(*c);
+    }
+  } else {
+    stats.reloads_failed.fetch_add(1, std::memory_order_relaxed);
+    log_event({{"event", "reload"}, {"action", "load"}, {"status", "failed"}, {"path", outcome->path},
+               {"error", outcome->error}, {"still_serving", std::to_string(registry_->current().version)}});
+    if (c) reply_error(*c, type, asker.request_id, Status::reload_failed, "cannot load " + outcome->error);
+  }
+}
+
+std::string Server::EventLoop::info_json() const {
+  const ServingModel& m = registry_->current();
+  nlohmann::json j;
+  j["name"] = m.model->name();
+  j["version"] = m.version;
+  j["architecture"] = m.model->architecture();
+  j["labels"] = m.model->labels();
+  j["input"] = {{"channels", m.shape[0]},
+                {"height", m.shape[1]},
+                {"width", m.shape[2]},
+                {"formats", {"uint8", "float32"}}};
+  j["max_images_per_request"] = options_.max_batch;
+  j["max_payload_bytes"] = max_payload_;
+  j["previous_version"] = registry_->previous() ? registry_->previous()->version : -1;
+  return j.dump();
+}
+
+// ============================================================================
+// batching
+
+void Server::EventLoop::run_batches(bool run_all) {
+  while (!queue_.empty()) {
+    bool could_fill = queued_images_ < options_.max_batch && options_.max_delay_us > 0 && !run_all;
+    if (could_fill && Clock::now() < queue_.front().received + std::chrono::microseconds(options_.max_delay_us))
+      return;
+    run_one_batch();
+  }
+}
+
+void Server::EventLoop::run_one_batch() {
+  const ServingModel& model = registry_->current();
+  // Take whole requests from the front while they fit; a request whose
+  // pixel count no longer fits the model (a reload changed the shape while
+  // it waited) is taken but answered with an error instead.
+  size_t taken = 0;
+  int images = 0;
+  std::vector<bool> fits;
+  while (taken < queue_.size()) {
+    const QueuedPredict& r = queue_[taken];
+    size_t element = r.format == PixelFormat::uint8 ? 1 : 4;
+    bool ok = r.pixels.size() == static_cast<size_t>(r.count) * model.pixels * element;
+    if (ok && images + r.count > options_.max_batch) break;
+    fits.push_back(ok);
+    if (ok) images += r.count;
+    ++taken;
+  }
+
+  batch_images_.resize(static_cast<size_t>(images) * model.pixels);
+  batch_logits_.resize(static_cast<size_t>(images) * model.classes);
+  std::string failure;
+  if (images > 0) {
+    float* destination = batch_images_.data();
+    for (size_t i = 0; i < taken; ++i) {
+      const QueuedPredict& r = queue_[i];
+      if (!fits[i]) continue;
+      if (r.format == PixelFormat::uint8)
+        model.model->normalise(r.pixels.data(), r.count, destination);
+      else
+        std::memcpy(destination, r.pixels.data(), r.pixels.size());
+      destination += static_cast<size_t>(r.count) * model.pixels;
+    }
+    try {
+      model.model->forward(batch_images_.data(), images, batch_logits_.data());
+    } catch (const std::exception& e) {
+      failure = std::string("model failed: ") + e.what();
+    } catch (...) {
+      failure = "model failed";
+    }
+    stats.batches.fetch_add(1, std::memory_order_relaxed);
+    stats.images.fetch_add(static_cast<uint64_t>(images), std::memory_order_relaxed);
+    stats.batch_sizes.record(images);
+  }
+
+  const float* logits = batch_logits_.data();
+  const uint16_t type = response_type(MessageType::predict);
+  for (size_t i = 0; i < taken; ++i) {
+    const QueuedPredict& r = queue_[i];
+    Connection* c = find(r.connection_id);
+    if (c) {
+      --c->owed;
+      if (!fits[i])
+        reply_error(*c, type, r.request_id, Status::wrong_image_size, "the model's input shape changed on reload");
+      else if (!failure.empty())
+        reply_error(*c, type, r.request_id, Status::internal, failure);
+      else
+        append_prediction(*c, r, model, logits);
+      queue_flush(*c);
+      answered_receipts_.push_back(r.received);
+    }
+    if (fits[i]) logits += static_cast<size_t>(r.count) * model.classes;
+  }
+  for (size_t i = 0; i < taken; ++i) queued_images_ -= queue_[i].count;
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
+}
+
+void Server::EventLoop::append_prediction(Connection& c, const QueuedPredict& request, const ServingModel& model,
+                                          const float* logits) {
+  size_t start = protocol::begin_frame(c.output, response_type(MessageType::predict), request.request_id);
+  protocol::append_predict_response_start(c.output, request.want_logits, request.count, model.classes,
+                                          model.version);
+  protocol::ByteWriter w(c.output);
+  probabilities_.resize(model.classes);
+  for (int i = 0; i < request.count; ++i) {
+    const float* image_logits = logits + static_cast<size_t>(i) * model.classes;
+    int best = 0;
+    float top = image_logits[0];
+    for (int k = 1; k < model.classes; ++k)
+      if (image_logits[k] > top) top = image_logits[k], best = k;
+    double sum = 0;
+    for (int k = 0; k < model.classes; ++k) sum += probabilities_[k] = std::exp(image_logits[k] - top);
+    w.u32(static_cast<uint32_t>(best));
+    for (int k = 0; k < model.classes; ++k) w.f32(static_cast<float>(probabilities_[k] / sum));
+    if (request.want_logits)
+      for (int k = 0; k < model.classes; ++k) w.f32(image_logits[k]);
+  }
+  protocol::end_frame(c.output, start);
+}
+
+// ============================================================================
+// the public face
+
+Server::Server(ServerOptions options, ModelLoader loader, const std::string& model_path)
+    : loop_(std::make_unique<EventLoop>(std::move(options), std::move(loader), model_path)) {}
+Server::~Server() = default;
+int Server::port() const { return loop_->port; }
+int Server::http_port() const { return loop_->http ? loop_->http->port() : -1; }
+void Server::run() { loop_->run(); }
+void Server::stop() { loop_->stop(); }
+const ServerStats& Server::stats() const { return loop_->stats; }
+
+}  // namespace gc::serve

@@ -1,0 +1,138 @@
+#include "serve/stats.h"
+
+#include <nlohmann/json.hpp>
+
+#include <bit>
+#include <cmath>
+#include <sstream>
+
+namespace gc::serve {
+
+namespace {
+uint64_t load(const std::atomic<uint64_t>& counter) { return counter.load(std::memory_order_relaxed); }
+}  // namespace
+
+int LatencyHistogram::bucket_of(uint64_t value) {
+  if (value < kSubBuckets) return static_cast<int>(value);
+  int exponent = std::bit_width(value) - 1;  // ≥ 4
+  int sub = static_cast<int>((value >> (exponent - 4)) & (kSubBuckets - 1));
+  int bucket = kSubBuckets + (exponent - 4) * kSubBuckets + sub;
+  return bucket < kBuckets ? bucket : kBuckets - 1;
+}
+
+uint64_t LatencyHistogram::bucket_upper_edge(int bucket) {
+  if (bucket < kSubBuckets) return static_cast<uint64_t>(bucket);
+  int exponent = (bucket - kSubBuckets) / kSubBuckets + 4;
+  uint64_t sub = (bucket - kSubBuckets) % kSubBuckets;
+  uint64_t width = uint64_t{1} << (exponent - 4);
+  return ((kSubBuckets + sub) << (exponent - 4)) + width - 1;
+}
+
+void LatencyHistogram::record(uint64_t value) {
+  buckets_[bucket_of(value)].fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t LatencyHistogram::count() const {
+  uint64_t total = 0;
+  for (const auto& b : buckets_) total += load(b);
+  return total;
+}
+
+uint64_t LatencyHistogram::percentile(double q) const {
+  uint64_t total = count();
+  if (total == 0) return 0;
+  auto rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(total)));
+  if (rank == 0) rank = 1;
+  uint64_t seen = 0;
+  for (int i = 0; i < kBuckets; ++i) {
+    seen += load(buckets_[i]);
+    if (seen >= rank) return bucket_upper_edge(i);
+  }
+  return bucket_upper_edge(kBuckets - 1);
+}
+
+void BatchSizeHistogram::record(int batch_size) {
+  int bucket = batch_size <= 1 ? 0 : std::bit_width(static_cast<unsigned>(batch_size - 1));
+  if (bucket >= kBuckets) bucket = kBuckets - 1;
+  buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
+}
+
+void ServerStats::count_request(uint16_t type) {
+  int index = (type >= 1 && type <= protocol::kMessageTypeCount) ? type - 1 : protocol::kMessageTypeCount;
+  requests[index].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string ServerStats::to_json() const {
+  using nlohmann::json;
+  json j;
+  j["uptime_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  j["model_version"] = model_version.load(std::memory_order_relaxed);
+  for (int t = 0; t <= protocol::kMessageTypeCount; ++t)
+    j["requests"][protocol::message_type_name(static_cast<uint16_t>(t + 1))] = load(requests[t]);
+  for (int s = 1; s < protocol::kStatusCount; ++s)
+    j["errors"][protocol::status_name(static_cast<protocol::Status>(s))] = load(errors[s]);
+  j["images"] = load(images);
+  j["batches"] = load(batches);
+  j["batch_size_histogram"] = json::array();
+  for (int b = 0; b < BatchSizeHistogram::kBuckets; ++b)
+    if (uint64_t n = batch_sizes.bucket_count(b))
+      j["batch_size_histogram"].push_back({{"le", BatchSizeHistogram::bucket_upper_bound(b)}, {"count", n}});
+  j["latency_us"] = {{"p50", predict_latency_us.percentile(0.50)},
+                     {"p90", predict_latency_us.percentile(0.90)},
+                     {"p99", predict_latency_us.percentile(0.99)},
+                     {"p999", predict_latency_us.percentile(0.999)},
+                     {"count", predict_latency_us.count()}};
+  j["connections"] = {{"open", load(connections_open)},
+                      {"accepted", load(connections_accepted)},
+                      {"rejected", load(connections_rejected)},
+                      {"timed_out", load(connections_timed_out)}};
+  j["reloads"] = {{"ok", load(reloads_ok)}, {"failed", load(reloads_failed)}};
+  return j.dump();
+}
+
+std::string ServerStats::to_prometheus() const {
+  std::ostringstream out;
+  auto metric = [&](const char* name, const char* type, const char* help) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  };
+  metric("gradcore_requests_total", "counter", "Requests received, by type.");
+  for (int t = 0; t <= protocol::kMessageTypeCount; ++t)
+    out << "gradcore_requests_total{type=\"" << protocol::message_type_name(static_cast<uint16_t>(t + 1))
+        << "\"} " << load(requests[t]) << '\n';
+  metric("gradcore_errors_total", "counter", "Error responses sent, by status.");
+  for (int s = 1; s < protocol::kStatusCount; ++s)
+    out << "gradcore_errors_total{status=\"" << protocol::status_name(static_cast<protocol::Status>(s)) << "\"} "
+        << load(errors[s]) << '\n';
+  metric("gradcore_images_total", "counter", "Images classified.");
+  out << "gradcore_images_total " << load(images) << '\n';
+  metric("gradcore_batch_size", "histogram", "Images per forward pass.");
+  uint64_t cumulative = 0, batch_images = 0;
+  for (int b = 0; b < BatchSizeHistogram::kBuckets; ++b) {
+    cumulative += batch_sizes.bucket_count(b);
+    out << "gradcore_batch_size_bucket{le=\"" << BatchSizeHistogram::bucket_upper_bound(b) << "\"} " << cumulative
+        << '\n';
+  }
+  batch_images = load(images);
+  out << "gradcore_batch_size_bucket{le=\"+Inf\"} " << cumulative << '\n'
+      << "gradcore_batch_size_sum " << batch_images << '\n'
+      << "gradcore_batch_size_count " << cumulative << '\n';
+  metric("gradcore_predict_latency_seconds", "summary", "PREDICT time from read to written answer.");
+  for (double q : {0.5, 0.9, 0.99, 0.999})
+    out << "gradcore_predict_latency_seconds{quantile=\"" << q << "\"} "
+        << static_cast<double>(predict_latency_us.percentile(q)) * 1e-6 << '\n';
+  out << "gradcore_predict_latency_seconds_count " << predict_latency_us.count() << '\n';
+  metric("gradcore_connections_open", "gauge", "Open client connections.");
+  out << "gradcore_connections_open " << load(connections_open) << '\n';
+  metric("gradcore_connections_total", "counter", "Connections by outcome.");
+  out << "gradcore_connections_total{outcome=\"accepted\"} " << load(connections_accepted) << '\n'
+      << "gradcore_connections_total{outcome=\"rejected\"} " << load(connections_rejected) << '\n'
+      << "gradcore_connections_total{outcome=\"timed_out\"} " << load(connections_timed_out) << '\n';
+  metric("gradcore_reloads_total", "counter", "Model reloads by outcome.");
+  out << "gradcore_reloads_total{outcome=\"ok\"} " << load(reloads_ok) << '\n'
+      << "gradcore_reloads_total{outcome=\"failed\"} " << load(reloads_failed) << '\n';
+  metric("gradcore_model_version", "gauge", "Version of the model now serving.");
+  out << "gradcore_model_version " << model_version.load(std::memory_order_relaxed) << '\n';
+  return out.str();
+}
+
+}  // namespace gc::serve

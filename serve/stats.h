@@ -1,0 +1,77 @@
+// Server counters and histograms. Written by the I/O thread, read by STATS and
+// by the HTTP /metrics thread: every cell is a relaxed atomic, so a reader
+// sees each number exact but the set of them from slightly different moments.
+#pragma once
+
+#include "serve/protocol.h"
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace gc::serve {
+
+// Log-linear histogram of non-negative integers (microseconds): values below
+// 16 get a bucket each, above that every power of two is split into 16
+// buckets, so a reported percentile is within 1/16 of the true value.
+class LatencyHistogram {
+ public:
+  static constexpr int kSubBuckets = 16;
+  static constexpr int kBuckets = kSubBuckets + 60 * kSubBuckets;
+
+  void record(uint64_t value);
+  uint64_t count() const;
+  // The upper edge of the bucket holding the q-th quantile (0 < q ≤ 1); 0
+  // when nothing was recorded.
+  uint64_t percentile(double q) const;
+
+  static int bucket_of(uint64_t value);
+  static uint64_t bucket_upper_edge(int bucket);
+
+ private:
+  std::array<std::atomic<uint64_t>, kBuckets> buckets_{};
+};
+
+// Batch sizes in power-of-two buckets: 1, 2, 3-4, 5-8, ... 32769-65536.
+class BatchSizeHistogram {
+ public:
+  static constexpr int kBuckets = 17;
+  void record(int batch_size);
+  uint64_t bucket_count(int bucket) const { return buckets_[bucket].load(std::memory_order_relaxed); }
+  static int bucket_upper_bound(int bucket) { return 1 << bucket; }
+
+ private:
+  std::array<std::atomic<uint64_t>, kBuckets> buckets_{};
+};
+
+struct ServerStats {
+  using Counter = std::atomic<uint64_t>;
+
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::array<Counter, protocol::kMessageTypeCount + 1> requests{};  // by type, the last for unknown
+  std::array<Counter, protocol::kStatusCount> errors{};             // by status
+  Counter images{0};
+  Counter batches{0};
+  BatchSizeHistogram batch_sizes;
+  LatencyHistogram predict_latency_us;
+  Counter connections_open{0};
+  Counter connections_accepted{0};
+  Counter connections_rejected{0};
+  Counter connections_timed_out{0};
+  Counter reloads_ok{0};
+  Counter reloads_failed{0};
+  std::atomic<int64_t> model_version{0};
+  std::atomic<bool> draining{false};
+
+  void count_request(uint16_t type);
+  void count_error(protocol::Status status) {
+    errors[static_cast<int>(status)].fetch_add(1, std::memory_order_relaxed);
+  }
+
+  std::string to_json() const;        // the STATS payload, see docs/PROTOCOL.md
+  std::string to_prometheus() const;  // text exposition format 0.0.4
+};
+
+}  // namespace gc::serve
