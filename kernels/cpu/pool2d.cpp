@@ -11,6 +11,14 @@ namespace {
 
 using idx = std::ptrdiff_t;
 
+// Below this many window reads a pass runs on the calling thread: waking a
+// second thread costs more than it saves.
+constexpr double kParallelMinReads = 1 << 16;
+
+bool worth_parallel(const Pool2dShape& s) {
+  return double(s.n) * s.c * s.out_h() * s.out_w() * s.kh * s.kw >= kParallelMinReads;
+}
+
 int pool_out_size(int size, int pad, int k, int stride) {
   if (stride < 1) return 0;
   const long long span = (long long)size + 2LL * pad - k;
@@ -70,7 +78,7 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int32_t* argmax)
   require_pointer(argmax, op, "argmax");
   const int oh = s.out_h(), ow = s.out_w();
   const idx planes = idx(s.n) * s.c, in_plane = idx(s.h) * s.w, out_plane = idx(oh) * ow;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_parallel(s))
   for (idx pl = 0; pl < planes; ++pl) {
     const T* xp = x + pl * in_plane;
     T* yp = y + pl * out_plane;
@@ -107,7 +115,7 @@ void max_pool2d_backward(const Pool2dShape& s, const T* dy, const int32_t* argma
   const idx planes = idx(s.n) * s.c, in_plane = idx(s.h) * s.w;
   const idx out_plane = idx(s.out_h()) * s.out_w();
   bool bad_index = false;
-#pragma omp parallel for schedule(static) reduction(|| : bad_index)
+#pragma omp parallel for schedule(static) reduction(|| : bad_index) if (worth_parallel(s))
   for (idx pl = 0; pl < planes; ++pl) {
     T* dxp = dx + pl * in_plane;
     const T* dyp = dy + pl * out_plane;
@@ -136,7 +144,7 @@ void avg_pool2d_forward(const Pool2dShape& s, const T* x, T* y) {
   const int oh = s.out_h(), ow = s.out_w();
   const idx planes = idx(s.n) * s.c, in_plane = idx(s.h) * s.w, out_plane = idx(oh) * ow;
   const T inv_area = T(1) / T(s.kh * s.kw);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_parallel(s))
   for (idx pl = 0; pl < planes; ++pl) {
     const T* xp = x + pl * in_plane;
     T* yp = y + pl * out_plane;
@@ -160,7 +168,7 @@ void avg_pool2d_backward(const Pool2dShape& s, const T* dy, T* dx) {
   const int oh = s.out_h(), ow = s.out_w();
   const idx planes = idx(s.n) * s.c, in_plane = idx(s.h) * s.w, out_plane = idx(oh) * ow;
   const T inv_area = T(1) / T(s.kh * s.kw);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_parallel(s))
   for (idx pl = 0; pl < planes; ++pl) {
     T* dxp = dx + pl * in_plane;
     const T* dyp = dy + pl * out_plane;

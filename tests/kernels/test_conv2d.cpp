@@ -160,15 +160,21 @@ std::vector<Conv2dShape> sweep_shapes() {
   shapes.push_back({3, 1, 28, 3, 5, 5, 2, 2, 1, 1, 1, 1, 2});
   // Many images per GEMM block and a partial last block (3×3 outputs).
   shapes.push_back({64, 3, 5, 5, 4, 3, 3});
+  // Large enough for the batch-parallel path: one image per block, and
+  // blocks of 10 images with a partial last block of 2 in each thread.
+  shapes.push_back({8, 5, 28, 28, 7, 3, 3, 1, 1, 1, 1});
+  shapes.push_back({64, 5, 7, 7, 6, 3, 3});
   return shapes;
 }
 
 TEST(Conv2d, FloatMatchesReferenceOnOddShapes) {
+  omp_set_num_threads(2);
   unsigned seed = 1000;
   for (const auto& s : sweep_shapes()) check_against_reference<float>(s, seed++);
 }
 
 TEST(Conv2d, DoubleMatchesReferenceOnOddShapes) {
+  omp_set_num_threads(2);
   unsigned seed = 2000;
   for (const auto& s : sweep_shapes()) check_against_reference<double>(s, seed++);
 }
