@@ -50,7 +50,8 @@ inline std::vector<uint8_t> idx_bytes(uint32_t magic, const std::vector<uint32_t
 
 inline void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   ASSERT_TRUE(out.good()) << "cannot write " << path;
 }
 
@@ -67,7 +68,8 @@ inline void write_gzip_file(const std::string& path, const std::vector<uint8_t>&
 inline std::vector<uint8_t> pattern_pixels(int64_t n) {
   std::vector<uint8_t> pixels(n * 784);
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t k = 0; k < 784; ++k) pixels[i * 784 + k] = static_cast<uint8_t>((i * 31 + k) % 256);
+    for (int64_t k = 0; k < 784; ++k)
+      pixels[i * 784 + k] = static_cast<uint8_t>((i * 31 + k) % 256);
   return pixels;
 }
 

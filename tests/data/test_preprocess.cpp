@@ -47,8 +47,9 @@ void write_rect_png(const std::string& path, int w, int h, int x0, int y0, int r
   ASSERT_NE(stbi_write_png(path.c_str(), w, h, 3, rgb.data(), w * 3), 0) << path;
 }
 
-// Centre convention: pixel (x, y) sits at (x, y), so the 28×28 centre is
-// (13.5, 13.5); whole-pixel placement gets the centre of mass within 0.5 px.
+// Centre convention (MNIST's, see preprocess.h): pixel (x, y) sits at (x, y)
+// and the centre is (14, 14); whole-pixel placement gets the centre of mass
+// within 0.5 px of it.
 TEST(Preprocess, LightBackgroundRectangleIsInvertedScaledAndCentred) {
   ScratchDir dir;
   const std::string path = dir.file("digit.png");
@@ -57,8 +58,8 @@ TEST(Preprocess, LightBackgroundRectangleIsInvertedScaledAndCentred) {
   const Geometry g = measure(img);
   EXPECT_NEAR(g.ink_height, 20, 1);
   EXPECT_NEAR(g.ink_width, 8, 1);  // 24 * 20/60, aspect kept
-  EXPECT_NEAR(g.com_x, 13.5, 0.5);
-  EXPECT_NEAR(g.com_y, 13.5, 0.5);
+  EXPECT_NEAR(g.com_x, kFrameCentre, 0.5);
+  EXPECT_NEAR(g.com_y, kFrameCentre, 0.5);
   EXPECT_EQ(img[0], 0) << "background should be dark after inversion";
   EXPECT_EQ(img[14 * 28 + 14], 255) << "ink should be bright after inversion";
 }
@@ -71,8 +72,8 @@ TEST(Preprocess, DarkBackgroundIsNotInvertedAndSmallInkIsEnlarged) {
   const Geometry g = measure(img);
   EXPECT_NEAR(g.ink_width, 20, 1);
   EXPECT_NEAR(g.ink_height, 12.5, 1);  // 5 * 20/8
-  EXPECT_NEAR(g.com_x, 13.5, 0.5);
-  EXPECT_NEAR(g.com_y, 13.5, 0.5);
+  EXPECT_NEAR(g.com_x, kFrameCentre, 0.5);
+  EXPECT_NEAR(g.com_y, kFrameCentre, 0.5);
   EXPECT_EQ(img[0], 0);
 }
 

@@ -41,7 +41,8 @@ std::vector<std::string> list_image_files(const std::string& dir) {
       files.push_back(entry.path().string());
   }
   if (files.empty())
-    throw std::runtime_error(dir + ": no image files (png, jpg, jpeg, bmp, pgm, ppm, pnm, gif, tga)");
+    throw std::runtime_error(dir +
+                             ": no image files (png, jpg, jpeg, bmp, pgm, ppm, pnm, gif, tga)");
   std::sort(files.begin(), files.end());
   return files;
 }

@@ -83,8 +83,7 @@ std::vector<float> area_resize(const std::vector<float>& src, int64_t w, int64_t
 // scaled image's coordinates) nearest the frame centre, keeping all `size`
 // pixels inside the frame.
 int64_t centring_offset(double com, int64_t size) {
-  const double frame_centre = (kImageSide - 1) / 2.0;
-  const auto offset = static_cast<int64_t>(std::lround(frame_centre - com));
+  const auto offset = static_cast<int64_t>(std::lround(kFrameCentre - com));
   return std::clamp<int64_t>(offset, 0, kImageSide - size);
 }
 
