@@ -19,11 +19,13 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm.h"
@@ -105,13 +107,31 @@ struct Problem {
   std::ptrdiff_t ldc;
 };
 
-// Waits for the whole team; a lone thread (maybe inside someone else's
-// parallel region, whose team must not be involved) does not wait.
-void team_barrier(int threads) {
-  if (threads > 1) {
-#pragma omp barrier
+// A barrier for one sgemm call's team. Waiters spin briefly and then yield
+// the core: on a machine busier than our thread count (two cores shared with
+// compilers, say) a spinning waiter may be holding the very core the thread
+// it waits for needs, and would burn a whole scheduler time slice.
+class TeamBarrier {
+ public:
+  // Every member of the team calls wait with the team's size.
+  void wait(int threads) {
+    if (threads == 1) return;
+    const int generation = generation_.load(std::memory_order_acquire);
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) == threads - 1) {
+      arrived_.store(0, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
+      return;
+    }
+    for (int spins = 0; generation_.load(std::memory_order_acquire) == generation; ++spins) {
+      if (spins >= kSpinsBeforeYield) std::this_thread::yield();
+    }
   }
-}
+
+ private:
+  static constexpr int kSpinsBeforeYield = 2000;
+  std::atomic<int> arrived_{0};
+  std::atomic<int> generation_{0};
+};
 
 // How `threads` threads split C: tm row groups × tn column groups.
 struct ThreadGrid {
@@ -162,7 +182,7 @@ void compute_tile(const MicroKernel& uk, const Problem& pr, int kc, const float*
 // threads of one OpenMP team (or by a lone thread with threads == 1).
 // b_blocks: the two shared B buffers, each ≥ kc·nc floats.
 void blocked_gemm(const Problem& pr, const MicroKernel& uk, ThreadGrid grid,
-                  float* const b_blocks[2], int tid, int threads) {
+                  float* const b_blocks[2], TeamBarrier& barrier, int tid, int threads) {
   const int mr = uk.mr, nr = uk.nr;
   // My rows of C, in whole MR panels.
   const Range my_row_panels = share(ceil_div(pr.m, mr), tid / grid.tn, grid.tm);
@@ -192,7 +212,7 @@ void blocked_gemm(const Problem& pr, const MicroKernel& uk, ThreadGrid grid,
                           pr.b.row_stride, pr.b.col_stride};
         uk.pack_b(kc, std::min(nr, pr.n - j0), src, b_block + std::size_t(jp) * nr * kc);
       }
-      team_barrier(threads);
+      barrier.wait(threads);
 
       for (int ic = row_begin; ic < row_end; ic += uk.mc) {
         const int mc = std::min(uk.mc, row_end - ic);
@@ -282,8 +302,9 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
   float* const b_blocks[2] = {ws.b_block[0].reserve(std::size_t(kc) * nc),
                               ws.b_block[1].reserve(std::size_t(kc) * nc)};
 
+  TeamBarrier barrier;
   if (threads == 1) {
-    blocked_gemm(pr, uk, {1, 1}, b_blocks, 0, 1);
+    blocked_gemm(pr, uk, {1, 1}, b_blocks, barrier, 0, 1);
     return;
   }
 #pragma omp parallel num_threads(threads)
@@ -291,7 +312,7 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
     // The team may be smaller than asked for; plan for the one we got.
     const int team = omp_get_num_threads();
     const ThreadGrid grid = choose_grid(team, m_panels, n_panels, m, n);
-    blocked_gemm(pr, uk, grid, b_blocks, omp_get_thread_num(), team);
+    blocked_gemm(pr, uk, grid, b_blocks, barrier, omp_get_thread_num(), team);
   }
 }
 
