@@ -33,7 +33,10 @@ template <typename T>
 void relu_backward(int64_t n, const T* x, const T* dy, T* dx) {
   check_length("relu_backward", n);
 #pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > T(0) ? dy[i] : T(0);
+  for (int64_t i = 0; i < n; ++i) {
+    const T d = dy[i];  // loaded unconditionally, so the select vectorises
+    dx[i] = x[i] > T(0) ? d : T(0);
+  }
 }
 
 template <typename T>

@@ -11,9 +11,9 @@ namespace {
 
 constexpr int64_t kParallelMin = 1 << 14;
 
+// Uniform in [0, 1) from splitmix64 bits: 24 bits for float, 53 for double.
 template <typename T>
-T uniform_at(uint64_t seed, int64_t i) {
-  const uint64_t bits = counter_bits(seed, static_cast<uint64_t>(i));
+T uniform_from_bits(uint64_t bits) {
   if constexpr (std::is_same_v<T, float>) return uniform_float_from_bits(bits);
   else return static_cast<T>(uniform_double_from_bits(bits));
 }
@@ -26,12 +26,15 @@ void dropout_forward(int64_t n, T p, uint64_t seed, const T* x, T* mask, T* y) {
   if (!(p >= T(0) && p <= T(1)))  // also rejects NaN
     throw std::invalid_argument("dropout_forward: drop probability " + std::to_string(p) + " is outside [0, 1]");
   const T keep_scale = p < T(1) ? T(1) / (T(1) - p) : T(0);
-  // u is uniform in [0, 1), so P(u ≥ p) = 1 − p; p = 0 keeps everything.
+  // Element i draws u_i = counter_bits(seed, i) as a uniform in [0, 1) and is
+  // kept when u_i ≥ p, which happens with probability 1 − p (always at p = 0).
+  const uint64_t key = counter_key(seed);
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
-    const bool keep = uniform_at<T>(seed, i) >= p;
-    mask[i] = keep ? keep_scale : T(0);
-    y[i] = keep ? x[i] * keep_scale : T(0);
+    const T u = uniform_from_bits<T>(counter_bits_from_key(key, static_cast<uint64_t>(i)));
+    const T m = u >= p ? keep_scale : T(0);
+    mask[i] = m;
+    y[i] = x[i] * m;
   }
 }
 

@@ -39,17 +39,25 @@ inline constexpr uint64_t splitmix64_next(uint64_t& state) {
 // The index-th output of a splitmix64 stream whose start is derived from seed.
 // Hashing the seed first keeps streams of nearby seeds from being shifted
 // copies of each other.
+// Loops over many indices compute the key once: counter_bits(seed, i) ==
+// counter_bits_from_key(counter_key(seed), i).
+inline constexpr uint64_t counter_key(uint64_t seed) { return splitmix64_mix(seed); }
+inline constexpr uint64_t counter_bits_from_key(uint64_t key, uint64_t index) {
+  return splitmix64_mix(key + (index + 1) * kGoldenGamma);
+}
 inline constexpr uint64_t counter_bits(uint64_t seed, uint64_t index) {
-  return splitmix64_mix(splitmix64_mix(seed) + (index + 1) * kGoldenGamma);
+  return counter_bits_from_key(counter_key(seed), index);
 }
 
 // Uniform in [0, 1) from the top bits: exact multiples of 2^-24 (float) or
 // 2^-53 (double), so the result never rounds up to 1.
+// (Converting through a signed type keeps this one instruction on x86-64;
+// unsigned 64-bit to float needs a branchy sequence.)
 inline constexpr float uniform_float_from_bits(uint64_t bits) {
-  return static_cast<float>(bits >> 40) * 0x1.0p-24f;
+  return static_cast<float>(static_cast<int32_t>(bits >> 40)) * 0x1.0p-24f;
 }
 inline constexpr double uniform_double_from_bits(uint64_t bits) {
-  return static_cast<double>(bits >> 11) * 0x1.0p-53;
+  return static_cast<double>(static_cast<int64_t>(bits >> 11)) * 0x1.0p-53;
 }
 
 // The generator's whole state: save it in a checkpoint, restore it to continue

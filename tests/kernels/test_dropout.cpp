@@ -85,6 +85,18 @@ TEST(Dropout, SameSeedSameMaskOnAnyThreadCount) {
   EXPECT_TRUE(std::equal(prefix.begin(), prefix.end(), m1.begin()));
 }
 
+// The documented rule: keep element i iff the uniform from counter_bits(seed, i) is ≥ p.
+TEST(Dropout, MaskFollowsCounterBits) {
+  const int64_t n = 1000;
+  const std::vector<float> x(n, 1.0f);
+  std::vector<float> mask(n), y(n);
+  dropout_forward(n, 0.4f, 123, x.data(), mask.data(), y.data());
+  for (int64_t i = 0; i < n; ++i) {
+    const bool keep = uniform_float_from_bits(counter_bits(123, static_cast<uint64_t>(i))) >= 0.4f;
+    ASSERT_EQ(mask[i] != 0.0f, keep) << "i=" << i;
+  }
+}
+
 TYPED_TEST(DropoutTest, BackwardMultipliesByMask) {
   using T = TypeParam;
   const int64_t n = 1001;
