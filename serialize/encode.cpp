@@ -29,13 +29,20 @@ void check_section(const Section& section) {
   const std::string where = "section '" + section.name + "'";
   for (const auto& [key, value] : section.metadata) {
     check_name(key, where + ": metadata");
-    auto check_text = [&](const std::string& text) {
-      if (text.size() > UINT32_MAX || !is_valid_utf8(text))
-        reject(where + ": metadata '" + key + "' holds a string that is not valid UTF-8");
+    const std::string field = where + ": metadata '" + key + "'";
+    auto check_text = [&field](const std::string& text) {
+      if (text.size() > UINT32_MAX) reject(field + " holds a string longer than 4 GiB");
+      if (!is_valid_utf8(text)) reject(field + " holds a string that is not valid UTF-8");
     };
     if (const auto* text = std::get_if<std::string>(&value)) check_text(*text);
     if (const auto* texts = std::get_if<std::vector<std::string>>(&value))
       for (const std::string& text : *texts) check_text(text);
+    std::visit(
+        [&field](const auto& v) {
+          if constexpr (requires { v.size(); })
+            if (v.size() > UINT32_MAX) reject(field + " holds more than 2^32 - 1 elements");
+        },
+        value);
   }
   std::set<std::string_view> names;
   for (const TensorRecord& record : section.tensors) {
