@@ -83,13 +83,18 @@ void BM_SgemmSquare_Ours(benchmark::State& state) {
 }
 
 // Args: {shape index into kModelShapes, threads}
-// The MNIST model's GEMMs: dense 576→64 and 64→10 at batch 128 (forward
-// X·Wᵀ, grad-input dY·W, grad-weight dYᵀ·X), and conv1 as im2col
-// (W[32×9] · cols[9 × 676·128]).
+// The MNIST model's GEMMs at batch 128:
+//   0-2: dense 576→64: forward X·Wᵀ, grad-input dY·W, grad-weight dYᵀ·X
+//   3-5: dense 64→10, the same three
+//   6:   conv1 1→32 forward as im2col: W[32×9] · cols[9 × 676·128]
+//   7-9: conv2 32→64 (13×13 out) as im2col over the whole batch: forward
+//        W[64×288]·cols, grad-weight dY·colsᵀ, grad-input Wᵀ·dY
 constexpr Shape kModelShapes[] = {
-    {128, 64, 576, false, true},  {128, 576, 64, false, false}, {64, 576, 128, true, false},
-    {128, 10, 64, false, true},   {128, 64, 10, false, false},  {10, 64, 128, true, false},
-    {32, 676 * 128, 9, false, false},
+    {128, 64, 576, false, true},        {128, 576, 64, false, false},
+    {64, 576, 128, true, false},        {128, 10, 64, false, true},
+    {128, 64, 10, false, false},        {10, 64, 128, true, false},
+    {32, 676 * 128, 9, false, false},   {64, 169 * 128, 288, false, false},
+    {64, 288, 169 * 128, false, true},  {288, 169 * 128, 64, true, false},
 };
 
 void BM_SgemmModel_Ours(benchmark::State& state) {

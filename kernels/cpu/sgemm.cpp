@@ -206,11 +206,12 @@ void blocked_gemm(const Problem& pr, const MicroKernel& uk, ThreadGrid grid,
       // step before, the last one to read this buffer.
       float* b_block = b_blocks[step % 2];
       const Range my_b = share(n_panels, tid, threads);
-      for (int jp = my_b.begin; jp < my_b.end; ++jp) {
-        const int j0 = jc + jp * nr;
+      if (my_b.begin < my_b.end) {
+        const int j0 = jc + my_b.begin * nr;
         StridedMatrix src{pr.b.data + pc * pr.b.row_stride + j0 * pr.b.col_stride,
                           pr.b.row_stride, pr.b.col_stride};
-        uk.pack_b(kc, std::min(nr, pr.n - j0), src, b_block + std::size_t(jp) * nr * kc);
+        uk.pack_b(kc, std::min(pr.n, jc + my_b.end * nr) - j0, src,
+                  b_block + std::size_t(my_b.begin) * nr * kc);
       }
       barrier.wait(threads);
 

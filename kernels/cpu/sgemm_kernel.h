@@ -28,8 +28,9 @@ struct MicroKernel {
                   std::ptrdiff_t ldc, float alpha, float beta);
   // Packs rows [0, rows) × cols [0, kc) of `a` into one A panel (rows ≤ mr).
   void (*pack_a)(int rows, int kc, StridedMatrix a, float* panel);
-  // Packs rows [0, kc) × cols [0, cols) of `b` into one B panel (cols ≤ nr).
-  void (*pack_b)(int kc, int cols, StridedMatrix b, float* panel);
+  // Packs rows [0, kc) × cols [0, cols) of `b` into ⌈cols/nr⌉ consecutive
+  // B panels.
+  void (*pack_b)(int kc, int cols, StridedMatrix b, float* panels);
 };
 
 const MicroKernel& micro_kernel_avx512();

@@ -64,7 +64,7 @@ const MicroKernel& micro_kernel_avx2() {
   // Measured on Zen 4 with the AVX-512 kernel's reasoning (long kc), with a
   // smaller A block: 96×512×4 B = 192 KiB of L2.
   static const MicroKernel kernel{kMR, kNR, 96, 512, 4096, compute, pack_a_panel<kMR>,
-                                  pack_b_panel<kNR>};
+                                  pack_b_panels<kNR>};
   return kernel;
 }
 

@@ -31,7 +31,7 @@ void compute(int kc, const float* a, const float* b, float* c, std::ptrdiff_t ld
 
 const MicroKernel& micro_kernel_scalar() {
   static const MicroKernel kernel{kMR, kNR, 128, 256, 2048, compute, pack_a_panel<kMR>,
-                                  pack_b_panel<kNR>};
+                                  pack_b_panels<kNR>};
   return kernel;
 }
 

@@ -11,6 +11,8 @@
 #include <xmmintrin.h>
 #endif
 
+#include <algorithm>
+
 #include "kernels/cpu/sgemm_kernel.h"
 
 namespace gc::cpu::sgemm_detail {
@@ -67,12 +69,26 @@ void pack_a_panel(int rows, int kc, StridedMatrix a, float* panel) {
   }
 }
 
+// Packs columns [0, cols) of `b` (any number) into consecutive NR-wide panels.
 template <int NR>
-void pack_b_panel(int kc, int cols, StridedMatrix b, float* panel) {
+void pack_b_panels(int kc, int cols, StridedMatrix b, float* panels) {
   if (b.col_stride == 1) {
-    pack_copy<NR>(cols, kc, b.data, b.row_stride, panel);
+    // Row by row across all panels, so B is read in long contiguous runs
+    // (panel by panel would touch kc rows, often kc pages, per 128 bytes).
+    const int full = cols / NR, rest = cols % NR;
+    for (int p = 0; p < kc; ++p) {
+      const float* src = b.data + p * b.row_stride;
+      float* dst = panels + p * NR;
+      for (int jp = 0; jp < full; ++jp, src += NR, dst += std::ptrdiff_t(NR) * kc) {
+        for (int j = 0; j < NR; ++j) dst[j] = src[j];
+      }
+      for (int j = 0; j < NR && rest > 0; ++j) dst[j] = j < rest ? src[j] : 0.0f;
+    }
   } else {
-    pack_gather<NR>(cols, kc, b.data, b.col_stride, panel);
+    for (int j0 = 0; j0 < cols; j0 += NR) {
+      pack_gather<NR>(std::min(NR, cols - j0), kc, b.data + j0 * b.col_stride, b.col_stride,
+                      panels + std::ptrdiff_t(j0) * kc);
+    }
   }
 }
 
