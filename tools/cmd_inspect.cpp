@@ -1,0 +1,191 @@
+// `gradcore inspect FILE [--json]`: what a .gcm model file holds and whether
+// every byte of it checks out. Exit status 0 only for a fully valid file.
+#include <charconv>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "serialize/model_io.h"
+#include "tools/command.h"
+
+namespace gc::tools {
+namespace {
+
+using namespace gc::serialize;
+using nlohmann::json;
+
+std::string hex32(uint32_t value) {
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "0x%08X", value);
+  return buffer;
+}
+
+std::string shortest(double value) {
+  char buffer[32];
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, result.ptr);
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+// One line; long arrays show their first elements and their length.
+std::string value_text(const MetaValue& value) {
+  constexpr size_t kShown = 12;
+  return std::visit(
+      [](const auto& v) -> std::string {
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, int64_t>) return std::to_string(v);
+        else if constexpr (std::is_same_v<V, double>) return shortest(v);
+        else if constexpr (std::is_same_v<V, std::string>) return "\"" + v + "\"";
+        else {
+          std::string text = "[";
+          for (size_t i = 0; i < v.size() && i < kShown; ++i) {
+            if (i) text += ", ";
+            if constexpr (std::is_same_v<V, std::vector<std::string>>) text += "\"" + v[i] + "\"";
+            else if constexpr (std::is_same_v<V, std::vector<double>>) text += shortest(v[i]);
+            else text += std::to_string(v[i]);
+          }
+          if (v.size() > kShown) text += ", ... (" + std::to_string(v.size()) + " in all)";
+          return text + "]";
+        }
+      },
+      value);
+}
+
+std::string with_commas(uint64_t n) {
+  std::string digits = std::to_string(n), text;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) text += ',';
+    text += digits[i];
+  }
+  return text;
+}
+
+// Checksum results in file order: section by section, tensor by tensor.
+const ChecksumCheck& check_of(const Verification& v, size_t index) { return v.tensor_checksums.at(index); }
+
+std::vector<const Section*> sections_of(const ModelFile& file) {
+  std::vector<const Section*> all{&file};
+  for (const Section& s : file.sections) all.push_back(&s);
+  return all;
+}
+
+std::string verdict(const Verification& v) {
+  std::vector<std::string> bad;
+  for (const ChecksumCheck& c : v.tensor_checksums)
+    if (!c.ok()) bad.push_back(c.section + "/" + c.tensor);
+  if (bad.empty() && v.file_checksum.ok())
+    return "VALID: " + std::to_string(v.contents.sections.size() + 1) + " section(s), " +
+           std::to_string(v.tensor_checksums.size()) + " tensor(s), all checksums match";
+  std::string text = "INVALID:";
+  if (!bad.empty()) {
+    text += " " + std::to_string(bad.size()) + " tensor checksum mismatch(es) (";
+    for (size_t i = 0; i < bad.size(); ++i) text += (i ? ", " : "") + bad[i];
+    text += ")";
+  }
+  if (!v.file_checksum.ok()) text += std::string(bad.empty() ? "" : ";") + " whole-file checksum mismatch";
+  return text;
+}
+
+void print_text(const std::string& path, const Verification& v) {
+  const FileSummary& s = v.summary;
+  std::printf("%s: gradcore model file %u.%u, little-endian, %s bytes\n", path.c_str(), s.version.major,
+              s.version.minor, with_commas(s.file_size).c_str());
+  std::printf("  header %u bytes, tables %s bytes, data %s bytes at offset %s\n", s.header_size,
+              with_commas(s.tables_size).c_str(), with_commas(s.data_size).c_str(),
+              with_commas(s.data_offset).c_str());
+  if (auto it = v.contents.metadata.find("model.architecture"); it != v.contents.metadata.end())
+    if (const auto* architecture = std::get_if<std::string>(&it->second))
+      std::printf("architecture: %s\n", architecture->c_str());
+
+  size_t check_index = 0;
+  for (const Section* section : sections_of(v.contents)) {
+    std::printf("\nsection '%s': %zu metadata, %zu tensor(s)\n", section->name.c_str(), section->metadata.size(),
+                section->tensors.size());
+    for (const auto& [key, value] : section->metadata)
+      std::printf("  %-22s %-12s %s\n", key.c_str(), std::string(meta_type_name(value)).c_str(),
+                  value_text(value).c_str());
+    if (section->tensors.empty()) continue;
+    std::printf("  %-28s %-5s %-18s %12s  %-10s %s\n", "tensor", "dtype", "shape", "bytes", "crc32c", "check");
+    for (const TensorRecord& t : section->tensors) {
+      const ChecksumCheck& c = check_of(v, check_index++);
+      std::printf("  %-28s %-5s %-18s %12s  %-10s %s\n", t.name.c_str(), dtype_name(t.dtype).c_str(),
+                  shape_text(t.shape).c_str(), with_commas(t.data.size()).c_str(), hex32(c.stored).c_str(),
+                  c.ok() ? "OK" : ("BAD (computed " + hex32(c.computed) + ")").c_str());
+    }
+  }
+  std::printf("\nparameters: %s (f32 elements in section 'model')\n",
+              with_commas(static_cast<uint64_t>(v.contents.parameter_count())).c_str());
+  std::printf("file checksum: %s %s\n", hex32(v.file_checksum.stored).c_str(),
+              v.file_checksum.ok() ? "OK" : ("BAD (computed " + hex32(v.file_checksum.computed) + ")").c_str());
+  std::printf("verdict: %s\n", verdict(v).c_str());
+}
+
+json metadata_json(const Section& section) {
+  json out = json::object();
+  for (const auto& [key, value] : section.metadata) std::visit([&](const auto& v) { out[key] = v; }, value);
+  return out;
+}
+
+json to_json(const std::string& path, const Verification& v) {
+  json sections = json::array();
+  size_t check_index = 0;
+  for (const Section* section : sections_of(v.contents)) {
+    json tensors = json::array();
+    for (const TensorRecord& t : section->tensors) {
+      const ChecksumCheck& c = check_of(v, check_index++);
+      tensors.push_back({{"name", t.name},
+                         {"dtype", dtype_name(t.dtype)},
+                         {"shape", t.shape},
+                         {"bytes", t.data.size()},
+                         {"crc32c", hex32(c.stored)},
+                         {"crc32c_computed", hex32(c.computed)},
+                         {"checksum_ok", c.ok()}});
+    }
+    sections.push_back({{"name", section->name}, {"metadata", metadata_json(*section)}, {"tensors", tensors}});
+  }
+  return {{"file", path},
+          {"valid", v.valid()},
+          {"verdict", verdict(v)},
+          {"version", std::to_string(v.summary.version.major) + "." + std::to_string(v.summary.version.minor)},
+          {"file_size", v.summary.file_size},
+          {"header_size", v.summary.header_size},
+          {"parameter_count", v.contents.parameter_count()},
+          {"file_checksum", {{"stored", hex32(v.file_checksum.stored)},
+                             {"computed", hex32(v.file_checksum.computed)},
+                             {"ok", v.file_checksum.ok()}}},
+          {"sections", sections}};
+}
+
+void run_inspect(const std::string& path, bool as_json) {
+  Verification verification;
+  try {
+    verification = verify_model_file(path);
+  } catch (const std::exception& e) {  // structural error or unreadable file: nothing to tabulate
+    if (as_json) std::printf("%s\n", json({{"file", path}, {"valid", false}, {"error", e.what()}}).dump(2).c_str());
+    throw Failure(std::string("INVALID: ") + e.what());
+  }
+  if (as_json)
+    std::printf("%s\n", to_json(path, verification).dump(2).c_str());
+  else
+    print_text(path, verification);
+  if (!verification.valid()) throw Failure(path + ": " + verdict(verification));
+}
+
+void setup(CLI::App& app) {
+  auto* command = app.add_subcommand("inspect", "Show a .gcm model file's header, metadata and tensors, and verify every checksum");
+  auto path = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+  command->add_option("file", *path, "model or checkpoint file (.gcm)")->required();
+  command->add_flag("--json", *as_json, "print one JSON object instead of text");
+  command->callback([path, as_json] { run_inspect(*path, *as_json); });
+}
+
+CommandRegistration registration{"inspect", setup};
+
+}  // namespace
+}  // namespace gc::tools
