@@ -17,6 +17,7 @@
 // whatever thread computes it: results are bitwise reproducible for any
 // thread count (they do depend on the SIMD level).
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -178,26 +179,48 @@ void compute_tile(const MicroKernel& uk, const Problem& pr, int kc, const float*
   }
 }
 
+struct Blocking {
+  int mc, kc, nc;
+};
+
+// The kernel's cache blocks, except when all of m fits one A block: then a
+// packed B panel serves only m/mr tiles, and B packing (a stream from memory)
+// dominates unless the packed block is read back from L2 rather than L3, so
+// nc shrinks until kc×nc floats fill half of L2.
+Blocking choose_blocking(const MicroKernel& uk, int m, int k) {
+  Blocking blk{uk.mc, uk.kc, uk.nc};
+  if (m <= uk.mc) {
+    static const long l2_bytes = [] {
+      long bytes = sysconf(_SC_LEVEL2_CACHE_SIZE);
+      return bytes > 0 ? bytes : 256L * 1024;
+    }();
+    const long kc = std::min(uk.kc, k);
+    const int nc_in_l2 = static_cast<int>(l2_bytes / 2 / (kc * sizeof(float))) / uk.nr * uk.nr;
+    blk.nc = std::clamp(nc_in_l2, uk.nr, uk.nc);
+  }
+  return blk;
+}
+
 // Thread `tid`'s part of the blocked algorithm, run by each of `threads`
 // threads of one OpenMP team (or by a lone thread with threads == 1).
 // b_blocks: the two shared B buffers, each ≥ kc·nc floats.
-void blocked_gemm(const Problem& pr, const MicroKernel& uk, ThreadGrid grid,
+void blocked_gemm(const Problem& pr, const MicroKernel& uk, Blocking blk, ThreadGrid grid,
                   float* const b_blocks[2], TeamBarrier& barrier, int tid, int threads) {
   const int mr = uk.mr, nr = uk.nr;
   // My rows of C, in whole MR panels.
   const Range my_row_panels = share(ceil_div(pr.m, mr), tid / grid.tn, grid.tm);
   const int row_begin = my_row_panels.begin * mr;
   const int row_end = std::min(pr.m, my_row_panels.end * mr);
-  const int mc_max = std::min(uk.mc, ceil_div(row_end - row_begin, mr) * mr);
-  float* a_block = thread_workspace().a_block.reserve(std::size_t(mc_max) * std::min(uk.kc, pr.k));
+  const int mc_max = std::min(blk.mc, ceil_div(row_end - row_begin, mr) * mr);
+  float* a_block = thread_workspace().a_block.reserve(std::size_t(mc_max) * std::min(blk.kc, pr.k));
 
   int step = 0;
-  for (int jc = 0; jc < pr.n; jc += uk.nc) {
-    const int nc = std::min(uk.nc, pr.n - jc);
+  for (int jc = 0; jc < pr.n; jc += blk.nc) {
+    const int nc = std::min(blk.nc, pr.n - jc);
     const int n_panels = ceil_div(nc, nr);
     const Range my_col_panels = share(n_panels, tid % grid.tn, grid.tn);
-    for (int pc = 0; pc < pr.k; pc += uk.kc, ++step) {
-      const int kc = std::min(uk.kc, pr.k - pc);
+    for (int pc = 0; pc < pr.k; pc += blk.kc, ++step) {
+      const int kc = std::min(blk.kc, pr.k - pc);
       // C = alpha·Σ_pc A_pc·B_pc + beta·C: beta applies on the first k block only.
       const float beta = pc == 0 ? pr.beta : 1.0f;
 
@@ -215,8 +238,8 @@ void blocked_gemm(const Problem& pr, const MicroKernel& uk, ThreadGrid grid,
       }
       barrier.wait(threads);
 
-      for (int ic = row_begin; ic < row_end; ic += uk.mc) {
-        const int mc = std::min(uk.mc, row_end - ic);
+      for (int ic = row_begin; ic < row_end; ic += blk.mc) {
+        const int mc = std::min(blk.mc, row_end - ic);
         const int m_panels = ceil_div(mc, mr);
         for (int ip = 0; ip < m_panels; ++ip) {
           const int i0 = ic + ip * mr;
@@ -289,8 +312,9 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
              c,
              ldc};
 
-  const int kc = std::min(uk.kc, k);
-  const int nc = std::min(uk.nc, ceil_div(n, uk.nr) * uk.nr);
+  const Blocking blk = choose_blocking(uk, m, k);
+  const int kc = std::min(blk.kc, k);
+  const int nc = std::min(blk.nc, ceil_div(n, uk.nr) * uk.nr);
   const int m_panels = ceil_div(m, uk.mr), n_panels = ceil_div(nc, uk.nr);
   const double flops = 2.0 * m * n * k;
   // Inside someone else's parallel region we run on this thread alone.
@@ -305,7 +329,7 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
 
   TeamBarrier barrier;
   if (threads == 1) {
-    blocked_gemm(pr, uk, {1, 1}, b_blocks, barrier, 0, 1);
+    blocked_gemm(pr, uk, blk, {1, 1}, b_blocks, barrier, 0, 1);
     return;
   }
 #pragma omp parallel num_threads(threads)
@@ -313,7 +337,7 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
     // The team may be smaller than asked for; plan for the one we got.
     const int team = omp_get_num_threads();
     const ThreadGrid grid = choose_grid(team, m_panels, n_panels, m, n);
-    blocked_gemm(pr, uk, grid, b_blocks, barrier, omp_get_thread_num(), team);
+    blocked_gemm(pr, uk, blk, grid, b_blocks, barrier, omp_get_thread_num(), team);
   }
 }
 
