@@ -2,7 +2,7 @@
 
 #include <chrono>
 #include <cstring>
-#include <format>
+#include <ctime>
 #include <set>
 
 #include "layers/layers.h"
@@ -19,8 +19,12 @@ using serialize::TensorRecord;
 static const char* kGradcoreVersion = "0.1.0";
 
 static std::string utc_now() {
-  auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-  return std::format("{:%FT%TZ}", now);
+  std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
 }
 
 static TensorRecord to_record(const std::string& name, const Tensor& t) {

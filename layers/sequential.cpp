@@ -1,0 +1,58 @@
+#include "layers/sequential.h"
+
+#include <map>
+
+#include "kernels/cpu/rng.h"
+
+namespace gc {
+
+void Sequential::add(std::unique_ptr<Module> module) {
+  int count = 1;
+  for (const auto& m : layers_) count += m->kind() == module->kind();
+  module->set_name(module->kind() + std::to_string(count));
+  layers_.push_back(std::move(module));
+}
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor h = x;
+  for (auto& layer : layers_) h = (*layer)(h);
+  return h;
+}
+
+std::string Sequential::spec() const {
+  std::string s;
+  for (const auto& layer : layers_) s += (s.empty() ? "" : " ") + layer->spec();
+  return s;
+}
+
+std::vector<ParamRef> Sequential::parameters() {
+  std::vector<ParamRef> all;
+  for (auto& layer : layers_)
+    for (ParamRef p : layer->parameters()) all.push_back({layer->name() + "." + p.name, p.tensor});
+  return all;
+}
+
+void Sequential::reset_parameters(uint64_t seed, const std::string& init) {
+  for (size_t i = 0; i < layers_.size(); ++i) layers_[i]->reset_parameters(cpu::counter_bits(seed, i), init);
+}
+
+void Sequential::set_training_mode(bool training) {
+  set_training(training);
+  for (auto& layer : layers_) layer->set_training(training);
+}
+
+int64_t Sequential::parameter_count() {
+  int64_t n = 0;
+  for (ParamRef p : parameters()) n += p.tensor->numel();
+  return n;
+}
+
+void Sequential::convert_parameters(DType dtype) {
+  for (ParamRef p : parameters()) {
+    if (p.tensor->dtype() == dtype) continue;
+    *p.tensor = p.tensor->to(dtype);
+    p.tensor->requires_grad_();
+  }
+}
+
+}  // namespace gc

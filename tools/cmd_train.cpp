@@ -1,0 +1,143 @@
+// gradcore train: train a model on MNIST or Fashion-MNIST, saving the best
+// model and a checkpoint every epoch.
+#include <omp.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "layers/spec.h"
+#include "serialize/model_store.h"
+#include "tools/command.h"
+#include "tools/data/dataset.h"
+#include "tools/progress.h"
+#include "tools/training/trainer.h"
+
+namespace gc::tools {
+namespace {
+
+struct TrainArgs {
+  training::TrainOptions options;
+  std::string out = "models/mnist.gcm";
+  std::string checkpoint;  // default: <out without .gcm>.ckpt.gcm
+  std::string data_dir;
+  std::string resume;
+  std::string metrics;     // default: <out without .gcm>.metrics.jsonl
+  std::string device = "cpu";
+  int threads = 0;
+};
+
+std::string sibling(const std::string& out, const std::string& suffix) {
+  std::filesystem::path p(out);
+  return (p.parent_path() / (p.stem().string() + suffix)).string();
+}
+
+void run_train(TrainArgs& a, const CLI::App& cmd) {
+  if (a.device != "cpu")
+    throw Failure("--device " + a.device + " is not available yet for training (use --device cpu)");
+  omp_set_num_threads(a.threads > 0 ? a.threads : omp_get_num_procs());
+
+  std::optional<LoadedModel> resumed;
+  if (!a.resume.empty()) {
+    resumed = load_model(a.resume);
+    if (!resumed->checkpoint) throw Failure(a.resume + ": holds a model but no checkpoint (optimizer/loader sections)");
+    // A resume continues the saved run: its options, with --epochs and
+    // --max-steps as given here.
+    auto saved = training::TrainOptions::from_json(resumed->checkpoint->options);
+    if (cmd.count("--epochs")) saved.epochs = a.options.epochs;
+    saved.max_steps = a.options.max_steps;
+    a.options = saved;
+  }
+  if (a.checkpoint.empty()) a.checkpoint = sibling(a.out, ".ckpt.gcm");
+  if (a.metrics.empty()) a.metrics = sibling(a.out, ".metrics.jsonl");
+
+  auto kind = data::parse_dataset_kind(a.options.dataset);
+  data::Dataset train = data::load_dataset(kind, data::Split::train, a.data_dir);
+  data::Dataset test = data::load_dataset(kind, data::Split::test, a.data_dir);
+
+  training::Trainer trainer(a.options, train, test);
+  if (resumed) trainer.resume(std::move(*resumed));
+  std::filesystem::create_directories(std::filesystem::path(a.out).parent_path().empty()
+                                          ? "." : std::filesystem::path(a.out).parent_path());
+  std::ofstream metrics(a.metrics, resumed ? std::ios::app : std::ios::trunc);
+  if (!metrics) throw Failure("cannot open metrics log " + a.metrics);
+
+  std::printf("training %s (%lld parameters) on %s: %lld train / %lld test images, batch %lld, %s lr %g, %d threads\n",
+              a.options.model.c_str(), static_cast<long long>(trainer.model().parameter_count()),
+              a.options.dataset.c_str(), static_cast<long long>(train.size()), static_cast<long long>(test.size()),
+              static_cast<long long>(a.options.batch), a.options.optimizer.c_str(), a.options.lr,
+              omp_get_max_threads());
+  std::unique_ptr<ProgressBar> bar;
+  training::TrainCallbacks cb;
+  cb.on_batch = [&](int64_t done, int64_t total, double loss) {
+    if (!bar) bar = std::make_unique<ProgressBar>("epoch " + std::to_string(trainer.epochs_done() + 1), a.options.batch);
+    bar->update(done, total, loss);
+  };
+  cb.on_step = [&](int64_t step, int64_t epoch, double loss, double lr) {
+    metrics << nlohmann::json{{"type", "step"}, {"step", step}, {"epoch", epoch}, {"loss", loss}, {"lr", lr}}.dump()
+            << "\n";
+  };
+  cb.on_epoch = [&](const training::EpochResult& r) {
+    if (bar) bar->finish();
+    bar.reset();
+    bool best = r.test.accuracy() > trainer.best_accuracy();
+    std::printf("epoch %lld: train loss %.4f, test loss %.4f, test accuracy %.2f%%, %.1f s (%.0f img/s)%s\n",
+                static_cast<long long>(r.epoch), r.train_loss, r.test.loss, 100 * r.test.accuracy(), r.seconds,
+                r.images_per_second, best ? ", best so far: saved" : "");
+    metrics << nlohmann::json{{"type", "epoch"},       {"epoch", r.epoch},           {"step", trainer.step()},
+                              {"train_loss", r.train_loss}, {"test_loss", r.test.loss},
+                              {"test_accuracy", r.test.accuracy()}, {"seconds", r.seconds},
+                              {"images_per_second", r.images_per_second}}.dump()
+            << std::endl;
+    if (best) save_model(a.out, trainer.model(), trainer.model_info());
+    auto ckpt = trainer.checkpoint();
+    ckpt.best_accuracy = std::max(ckpt.best_accuracy, r.test.accuracy());
+    save_model(a.checkpoint, trainer.model(), trainer.model_info(), &ckpt);
+  };
+  trainer.run(cb);
+  if (bar) bar->finish();
+  if (trainer.epochs_done() < a.options.epochs) {  // stopped by --max-steps: checkpoint where we are
+    auto ckpt = trainer.checkpoint();
+    save_model(a.checkpoint, trainer.model(), trainer.model_info(), &ckpt);
+    std::printf("stopped after %lld steps; checkpoint %s\n", static_cast<long long>(trainer.step()), a.checkpoint.c_str());
+  } else {
+    std::printf("done: best test accuracy %.2f%%, model %s, checkpoint %s, metrics %s\n",
+                100 * std::max(trainer.best_accuracy(), 0.0), a.out.c_str(), a.checkpoint.c_str(), a.metrics.c_str());
+  }
+}
+
+void setup(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  auto& o = args->options;
+  CLI::App* cmd = app.add_subcommand("train", "Train a model on MNIST (or Fashion-MNIST)");
+  cmd->add_option("--model", o.model, "Preset (seed-cnn, lenet5, mlp) or a layer spec string")->capture_default_str();
+  cmd->add_option("--epochs", o.epochs, "Epochs to train")->capture_default_str();
+  cmd->add_option("--batch", o.batch, "Batch size")->capture_default_str();
+  cmd->add_option("--opt", o.optimizer, "sgd, nesterov, adam or adamw")->capture_default_str();
+  cmd->add_option("--lr", o.lr, "Learning rate (peak rate for onecycle)")->capture_default_str();
+  cmd->add_option("--momentum", o.momentum, "Momentum for sgd/nesterov")->capture_default_str();
+  cmd->add_option("--weight-decay", o.weight_decay, "Weight decay (default: 0, or 0.01 for adamw)");
+  cmd->add_option("--schedule", o.schedule, "constant, step, cosine or onecycle")->capture_default_str();
+  cmd->add_option("--init", o.init, "Weight init: he or xavier")->capture_default_str();
+  cmd->add_flag("--augment", o.augment, "Random shifts (±2 px) and rotations (±10°)");
+  cmd->add_option("--seed", o.seed, "Seed for init, shuffling, augmentation and dropout")->capture_default_str();
+  cmd->add_option("--dataset", o.dataset, "mnist or fashion")->capture_default_str();
+  cmd->add_option("--data", args->data_dir, "Directory with the IDX files (default: data/mnist, or the Debian fashion path)");
+  cmd->add_option("--train-limit", o.train_limit, "Use only the first N training images");
+  cmd->add_option("--test-limit", o.test_limit, "Evaluate on the first N test images");
+  cmd->add_option("--max-steps", o.max_steps, "Stop after N optimizer steps in total, saving a checkpoint");
+  cmd->add_option("--log-every", o.log_every, "A JSONL step line every N steps")->capture_default_str();
+  cmd->add_option("--out", args->out, "Where the best model is saved")->capture_default_str();
+  cmd->add_option("--checkpoint", args->checkpoint, "Checkpoint file (default: <out>.ckpt.gcm)");
+  cmd->add_option("--metrics", args->metrics, "JSONL metrics log (default: <out>.metrics.jsonl)");
+  cmd->add_option("--resume", args->resume, "Continue from a checkpoint file");
+  cmd->add_option("--device", args->device, "cpu (cuda, cuda-emu: see the CUDA backend)")->capture_default_str();
+  cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
+  cmd->callback([args, cmd] { run_train(*args, *cmd); });
+}
+
+CommandRegistration registration{"train", setup};
+
+}  // namespace
+}  // namespace gc::tools

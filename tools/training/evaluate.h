@@ -1,0 +1,27 @@
+// Accuracy, loss and confusion matrix of a model over a dataset.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "layers/sequential.h"
+#include "tools/data/loader.h"
+
+namespace gc::training {
+
+struct Evaluation {
+  int64_t count = 0, correct = 0;
+  double loss = 0;  // mean cross-entropy
+  int classes = 0;
+  std::vector<int64_t> confusion;  // [true][predicted], classes × classes
+
+  double accuracy() const { return count ? static_cast<double>(correct) / static_cast<double>(count) : 0; }
+  double class_accuracy(int c) const;
+};
+
+// Runs the model in evaluation mode without recording a graph, over the
+// first `limit` examples (all when limit ≤ 0), `batch` at a time,
+// normalised like `loader` does.
+Evaluation evaluate(Sequential& model, const data::DataLoader& loader, int64_t batch, int64_t limit = 0);
+
+}  // namespace gc::training

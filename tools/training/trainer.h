@@ -1,0 +1,103 @@
+// The training loop behind `gradcore train`: batches from a DataLoader,
+// forward, softmax cross-entropy, backward, optimizer step, a learning-rate
+// schedule; evaluation, the best model and a checkpoint after every epoch;
+// progress on the terminal and metrics as JSONL.
+//
+// With a fixed seed and thread count the run is bitwise reproducible, and a
+// run resumed from a checkpoint continues exactly as if never stopped.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "layers/optimizer.h"
+#include "layers/schedule.h"
+#include "layers/sequential.h"
+#include "serialize/model_store.h"
+#include "tools/data/loader.h"
+#include "tools/training/evaluate.h"
+
+namespace gc::training {
+
+struct TrainOptions {
+  std::string model = "seed-cnn";  // preset or spec
+  std::string init = "he";
+  int64_t epochs = 5;
+  int64_t batch = 128;
+  std::string optimizer = "adam";
+  double lr = 1e-3;
+  double momentum = 0.9;
+  double weight_decay = -1;  // < 0: the optimizer's default
+  std::string schedule = "constant";
+  uint64_t seed = 1;
+  bool augment = false;
+  std::string dataset = "mnist";
+  int64_t train_limit = 0;  // use only the first N training images (0: all)
+  int64_t test_limit = 0;   // evaluate on the first N test images (0: all)
+  int64_t max_steps = 0;    // stop (and checkpoint) after this many steps in total (0: no limit)
+  int64_t log_every = 100;  // a JSONL step line every N steps
+
+  std::string to_json() const;
+  static TrainOptions from_json(const std::string& json);
+};
+
+struct EpochResult {
+  int64_t epoch = 0;
+  double train_loss = 0;
+  Evaluation test;
+  double seconds = 0;
+  double images_per_second = 0;
+};
+
+// Where the loop reports to; any member may be empty.
+struct TrainCallbacks {
+  std::function<void(int64_t step, int64_t epoch, double loss, double lr)> on_step;
+  std::function<void(const EpochResult&)> on_epoch;
+  // Progress within an epoch: batches done, batches in the epoch, running loss.
+  std::function<void(int64_t done, int64_t total, double running_loss)> on_batch;
+  // After the first backward (graph dumps), and before each optimizer step (statistics).
+  std::function<void(const Tensor& loss)> after_first_backward;
+  std::function<void(int64_t step)> before_update;
+};
+
+class Trainer {
+ public:
+  Trainer(TrainOptions options, const data::Dataset& train, const data::Dataset& test);
+
+  // Continues from a checkpoint's model, optimizer and loader state.
+  void resume(LoadedModel checkpoint);
+  // Trains until options.epochs are complete or max_steps is reached.
+  std::vector<EpochResult> run(const TrainCallbacks& callbacks = {});
+
+  Sequential& model() { return *model_; }
+  Optimizer& optimizer() { return *optimizer_; }
+  ModelInfo model_info() const;
+  TrainingCheckpoint checkpoint() const;
+  int64_t step() const { return step_; }
+  int64_t epochs_done() const { return epochs_done_; }
+  double best_accuracy() const { return best_accuracy_; }
+  const TrainOptions& options() const { return options_; }
+
+ private:
+  void make_optimizer();
+
+  TrainOptions options_;
+  const data::Dataset& train_;
+  const data::Dataset& test_;
+  data::Dataset train_subset_;
+  std::unique_ptr<data::DataLoader> loader_;
+  std::unique_ptr<data::DataLoader> test_loader_;
+  std::unique_ptr<Sequential> model_;
+  std::unique_ptr<Optimizer> optimizer_;
+  Schedule schedule_;
+  int64_t step_ = 0;
+  int64_t epochs_done_ = 0;
+  double best_accuracy_ = -1;
+  double last_accuracy_ = -1;
+};
+
+}  // namespace gc::training
