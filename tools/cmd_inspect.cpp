@@ -127,7 +127,8 @@ void print_text(const std::string& path, const Verification& v) {
 
 json metadata_json(const Section& section) {
   json out = json::object();
-  for (const auto& [key, value] : section.metadata) std::visit([&](const auto& v) { out[key] = v; }, value);
+  for (const auto& entry : section.metadata)
+    std::visit([&](const auto& v) { out[entry.first] = v; }, entry.second);
   return out;
 }
 
