@@ -11,8 +11,17 @@ as in training). PyTorch's CPU convolution runs on oneDNN (mkldnn).
 
 Prints one table: best and median milliseconds over the repeats, and GFLOP/s
 of the best (2*n*c_out*oh*ow*c_in*kh*kw per pass).
+
+glibc hands large freed blocks back to the OS, so every PyTorch call that
+allocates a fresh output page-faults it in again (several times slower on this
+machine for layer 0). To time PyTorch without that, keep freed memory in the
+process:
+    MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=1000000000 \
+        /usr/bin/python3 bench/conv_torch.py
+The header line says whether those variables are set.
 """
 import argparse
+import os
 import statistics
 import time
 
@@ -59,7 +68,8 @@ def main():
     torch.set_num_threads(args.threads)
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"mkldnn {torch.backends.mkldnn.is_available()}, batch {BATCH}")
+          f"mkldnn {torch.backends.mkldnn.is_available()}, batch {BATCH}, "
+          f"MALLOC_MMAP_THRESHOLD_={os.environ.get('MALLOC_MMAP_THRESHOLD_', 'unset')}")
     print(f"{'pass':<28}{'best ms':>10}{'median ms':>11}{'GFLOP/s':>10}")
 
     def row(name, fn, gflop):

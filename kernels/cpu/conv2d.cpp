@@ -132,6 +132,8 @@ void validate_conv2d_shape(const Conv2dShape& s, const char* op) {
   if (s.stride_h < 1 || s.stride_w < 1) fail("stride must be >= 1");
   if (s.dil_h < 1 || s.dil_w < 1) fail("dilation must be >= 1");
   if (s.pad_h < 0 || s.pad_w < 0) fail("padding must be >= 0");
+  if ((long long)s.h + 2LL * s.pad_h > INT_MAX || (long long)s.w + 2LL * s.pad_w > INT_MAX)
+    fail("the padded input exceeds int range");
   if (s.out_h() < 1 || s.out_w() < 1)
     fail("the dilated kernel does not fit the padded input (output would be " +
          std::to_string(s.out_h()) + "x" + std::to_string(s.out_w()) + ")");

@@ -63,6 +63,8 @@ void validate_pool2d_shape(const Pool2dShape& s, const char* op) {
   if (s.stride_h < 1 || s.stride_w < 1) fail("stride must be >= 1");
   if (s.pad_h < 0 || s.pad_w < 0 || s.pad_h >= s.kh || s.pad_w >= s.kw)
     fail("padding must be >= 0 and smaller than the kernel");
+  if ((long long)s.h + 2LL * s.pad_h > INT_MAX || (long long)s.w + 2LL * s.pad_w > INT_MAX)
+    fail("the padded input exceeds int range");
   if (s.out_h() < 1 || s.out_w() < 1)
     fail("the kernel does not fit the padded input (output would be " +
          std::to_string(s.out_h()) + "x" + std::to_string(s.out_w()) + ")");

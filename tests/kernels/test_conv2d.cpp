@@ -160,8 +160,8 @@ std::vector<Conv2dShape> sweep_shapes() {
   shapes.push_back({3, 1, 28, 3, 5, 5, 2, 2, 1, 1, 1, 1, 2});
   // Many images per GEMM block and a partial last block (3×3 outputs).
   shapes.push_back({64, 3, 5, 5, 4, 3, 3});
-  // Large enough for the batch-parallel path: one image per block, and
-  // blocks of 10 images with a partial last block of 2 in each thread.
+  // Large enough for the batch-parallel path: one image per GEMM, and
+  // several images per GEMM with a partial last block in each thread.
   shapes.push_back({8, 5, 28, 28, 7, 3, 3, 1, 1, 1, 1});
   shapes.push_back({64, 5, 7, 7, 6, 3, 3});
   return shapes;
@@ -247,6 +247,7 @@ TEST(Conv2d, InvalidShapesThrow) {
   expect_invalid({1, 1, 2, 5, 1, 3, 3}, "does not fit");             // 3×3 on 2×5
   expect_invalid({1, 1, 5, 5, 1, 3, 3, 1, 1, 0, 0, 3, 1}, "does not fit");  // dilated to 7
   expect_invalid({1, 1 << 16, 5, 5, 1 << 16, 3, 3}, "exceed int range");
+  expect_invalid({1, 1, 5, 5, 1, 3, 3, 1, 1, 1 << 30, 0}, "padded input exceeds int range");
 }
 
 TEST(Conv2d, NullPointersThrow) {

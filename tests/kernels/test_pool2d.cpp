@@ -284,6 +284,8 @@ TEST(Pool2d, InvalidShapesThrow) {
   expect_invalid({1, 1, 4, 4, 2, 2, 2, 2, 2, 0}, "smaller than the kernel");
   expect_invalid({1, 1, 4, 4, 2, 2, 2, 2, 0, -1}, "pad=0x-1");
   expect_invalid({1, 1, 3, 4, 5, 2, 1, 1}, "does not fit");
+  expect_invalid({1, 1, 1 << 30, 4, 1 << 30, 2, 1, 1, (1 << 30) - 1, 0},
+                 "padded input exceeds int range");
 }
 
 TEST(Pool2d, OutOfRangeArgmaxThrows) {
