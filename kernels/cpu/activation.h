@@ -1,6 +1,7 @@
 // Elementwise activations: forward and backward over n contiguous values.
 // Backward functions overwrite dx (the caller accumulates if it needs to).
 // NaN inputs propagate to the output rather than being silently clamped.
+// Outputs may be the same buffer as an input (in place).
 #pragma once
 
 #include <cstdint>

@@ -17,6 +17,8 @@ struct Dims4 {
 };
 
 // out[i] = a[i] op b[i] over out_shape, out contiguous. Negative sizes throw.
+// out may be the same buffer as a or b when that operand is contiguous with
+// out_shape (in-place a += b); partial overlaps are not allowed.
 template <typename T>
 void binary_forward(BinaryOp op, const Dims4& out_shape, const T* a, const Dims4& a_strides,
                     const T* b, const Dims4& b_strides, T* out);

@@ -37,7 +37,15 @@ T row_max(int64_t cols, const T* x) {
   return m;
 }
 
-// Writes e_j = exp(x_j − m) and returns Σ_j e_j (≥ 1 unless the row holds NaN).
+// Σ_j exp(x_j − m) (≥ 1 unless the row holds NaN).
+template <typename T>
+T row_sum_exp_shifted(int64_t cols, const T* x, T m) {
+  T s = 0;
+  for (int64_t j = 0; j < cols; ++j) s += std::exp(x[j] - m);
+  return s;
+}
+
+// The same sum, also writing e_j = exp(x_j − m); e may alias x.
 template <typename T>
 T row_exp_shifted(int64_t cols, const T* x, T m, T* e) {
   T s = 0;
@@ -59,10 +67,9 @@ void log_softmax_forward(int64_t rows, int64_t cols, const T* x, T* y) {
     const T* xr = x + r * cols;
     T* yr = y + r * cols;
     const T m = row_max(cols, xr);
-    // y is scratch for exp(x − m) here, then overwritten with the result.
     // (x − m) − log Σ, not x − (m + log Σ): with |m| ≫ log Σ the sum m + log Σ
     // would round away log Σ's low bits (in float at m = −1e4, by ~4e-4).
-    const T log_sum = std::log(row_exp_shifted(cols, xr, m, yr));
+    const T log_sum = std::log(row_sum_exp_shifted(cols, xr, m));
     for (int64_t j = 0; j < cols; ++j) yr[j] = (xr[j] - m) - log_sum;
   }
 }
@@ -102,11 +109,12 @@ T softmax_cross_entropy_forward(int64_t rows, int64_t cols, const T* logits, con
       const T* xr = logits + r * cols;
       T* pr = probs + r * cols;
       const T m = row_max(cols, xr);
+      const T label_logit = xr[labels[r]];  // read before probs (which may alias logits) is written
       const T s = row_exp_shifted(cols, xr, m, pr);
       const T inv_s = T(1) / s;
       for (int64_t j = 0; j < cols; ++j) pr[j] *= inv_s;
       // −log p_label = log Σ_j exp(x_j − m) − (x_label − m), never −log(0).
-      loss += static_cast<double>(std::log(s) - (xr[labels[r]] - m));
+      loss += static_cast<double>(std::log(s) - (label_logit - m));
     }
     partial[c] = loss;
   }

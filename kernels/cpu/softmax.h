@@ -1,4 +1,5 @@
 // Log-softmax and fused softmax cross-entropy over rows × cols logits, row-major.
+// Outputs may alias their inputs (in place): every row is read before it is written.
 #pragma once
 
 #include <cstdint>

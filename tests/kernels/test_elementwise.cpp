@@ -115,6 +115,18 @@ TYPED_TEST(ElementwiseTest, BinaryMatchesReferenceForEveryPattern) {
   }
 }
 
+TEST(Elementwise, BinaryInPlaceChannelBias) {
+  const Dims4 shape{{3, 33, 5, 7}}, bias_shape{{1, 33, 1, 1}};
+  const auto a = random_vector<float>(count(shape), 8);
+  const auto bias = random_vector<float>(33, 9);
+  std::vector<float> out(a.size()), inplace = a;
+  binary_forward(BinaryOp::Add, shape, a.data(), contiguous(shape), bias.data(), broadcast_strides(bias_shape),
+                 out.data());
+  binary_forward(BinaryOp::Add, shape, inplace.data(), contiguous(shape), bias.data(), broadcast_strides(bias_shape),
+                 inplace.data());
+  EXPECT_EQ(inplace, out);
+}
+
 // a is the transpose of a stored 5×7 matrix: strides {0, 0, 1, 7}.
 TEST(Elementwise, BinaryReadsStridedOperand) {
   const Dims4 out_shape{{1, 1, 7, 5}};

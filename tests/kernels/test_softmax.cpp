@@ -151,6 +151,22 @@ TYPED_TEST(SoftmaxTest, CrossEntropyIsFiniteAndCorrectForHugeLogits) {
   for (int i = 0; i < 6; ++i) EXPECT_EQ(grad[i], want[i]) << i;
 }
 
+TEST(Softmax, InPlaceGivesTheSameResult) {
+  const int64_t rows = 5, cols = 9;
+  const auto x = random_vector<float>(rows * cols, 17, 4);
+  const auto labels = random_labels(rows, cols, 18);
+  std::vector<float> y(x.size()), inplace = x;
+  log_softmax_forward(rows, cols, x.data(), y.data());
+  log_softmax_forward(rows, cols, inplace.data(), inplace.data());
+  EXPECT_EQ(inplace, y);
+  std::vector<float> probs(x.size());
+  inplace = x;
+  const float loss = softmax_cross_entropy_forward(rows, cols, x.data(), labels.data(), probs.data());
+  const float loss_inplace = softmax_cross_entropy_forward(rows, cols, inplace.data(), labels.data(), inplace.data());
+  EXPECT_EQ(loss, loss_inplace);
+  EXPECT_EQ(inplace, probs);
+}
+
 TEST(Softmax, LabelsOutOfRangeThrowNamingRowAndLabel) {
   const float x[6] = {};
   float probs[6], grad[6];
