@@ -12,6 +12,9 @@ namespace gc {
 
 static thread_local bool g_grad_enabled = true;
 static std::function<void(const BackwardEvent&)> g_backward_observer;
+static bool g_record_grad_norms = false;
+
+void set_record_grad_norms(bool on) { g_record_grad_norms = on; }
 
 bool grad_enabled() { return g_grad_enabled; }
 
@@ -75,9 +78,12 @@ std::vector<std::shared_ptr<Node>> topological_order(const Tensor& root) {
 
 static double l2_norm(const Tensor& t) {
   if (t.device() != Device::CPU) return -1;
-  double s = 0;
-  for (double v : t.to_doubles()) s += v * v;
-  return std::sqrt(s);
+  return dispatch_dtype(t.dtype(), [&]<typename T>() {
+    const T* p = t.data<T>();
+    double s = 0;
+    for (int64_t i = 0; i < t.numel(); ++i) s += static_cast<double>(p[i]) * p[i];
+    return std::sqrt(s);
+  });
 }
 
 // Hooks may modify the gradient in place, so they get a private copy.
@@ -123,7 +129,7 @@ void Tensor::backward() const {
       if (found == node_grads.end()) continue;
       Tensor grad_output = run_hooks(node.hooks, found->second);
       node_grads.erase(found);
-      node.grad_output_norm = l2_norm(grad_output);
+      if (g_record_grad_norms) node.grad_output_norm = l2_norm(grad_output);
 
       auto start = std::chrono::steady_clock::now();
       std::vector<Tensor> input_grads = node.backward(grad_output);

@@ -26,7 +26,7 @@ struct Node {
   BackwardFn backward;
   std::vector<GradHook> hooks;  // on the output's gradient (Tensor::register_hook)
   bool freed = false;           // backward already ran; inputs and closure released
-  double grad_output_norm = -1; // ‖∂loss/∂output‖₂ seen by the last backward (graph dumps)
+  double grad_output_norm = -1; // ‖∂loss/∂output‖₂ of the last backward, when recorded (graph dumps)
   int id = 0;                   // creation order, for dumps and traces
 };
 
@@ -60,6 +60,10 @@ struct BackwardEvent {
   double seconds;
 };
 void set_backward_observer(std::function<void(const BackwardEvent&)> observer);
+
+// When on, backward stores each node's gradient norm in Node::grad_output_norm
+// (costs a pass over every gradient; off by default).
+void set_record_grad_norms(bool on);
 
 // Topological order of the graph that produced `root` (inputs before users).
 std::vector<std::shared_ptr<Node>> topological_order(const Tensor& root);
