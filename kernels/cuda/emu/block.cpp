@@ -68,6 +68,7 @@ std::string thread_name(const ThreadSlot& slot) {
 
 [[noreturn]] void fail(ThreadSlot& self, const std::string& what) {
   self.error = what;
+  self.failed.store(true, relaxed);
   throw Abort{};
 }
 
@@ -195,9 +196,11 @@ void Worker::prepare(Block& block) {
             } catch (const Abort&) {
             } catch (const std::exception& error) {
               slot.error = std::string("exception in kernel: ") + error.what();
+              slot.failed.store(true, relaxed);
             }
             slot.wait.store(Wait::exited, relaxed);
-            self.suspend(true);
+            GC_EMU_RELEASE(&block_->end_token);
+            self.suspend(false);
           }
         },
         kFiberStackBytes));
@@ -215,6 +218,7 @@ void Worker::prepare(Block& block) {
     slot.block = &block;
     slot.fiber = fibers_[t].get();
     slot.error.clear();
+    slot.failed.store(false, relaxed);
     slot.wait.store(Wait::running, relaxed);
   }
 }
@@ -238,6 +242,7 @@ void Worker::abort_block(Block& block) {
   for (unsigned t = 0; t < block.threads; ++t) {
     if (slots_[t].wait.load(relaxed) != Wait::exited) resume(slots_[t], false);
   }
+  GC_EMU_ACQUIRE(&block.end_token);
 }
 
 std::string Worker::run(Block& block, const Schedule& schedule, std::uint64_t block_linear) {
@@ -252,7 +257,8 @@ std::string Worker::run(Block& block, const Schedule& schedule, std::uint64_t bl
     if (schedule.order == Schedule::Order::shuffle) std::shuffle(runnable.begin(), runnable.end(), random);
     for (unsigned t : runnable) {
       resume(slots_[t], first_round);
-      if (!slots_[t].error.empty()) {
+      if (slots_[t].failed.load(relaxed)) {
+        GC_EMU_ACQUIRE(&block.end_token);  // the failing thread has exited
         std::string message = describe(block, slots_[t]) + ": " + slots_[t].error;
         abort_block(block);
         return message;
@@ -267,7 +273,10 @@ std::string Worker::run(Block& block, const Schedule& schedule, std::uint64_t bl
       abort_block(block);
       return misuse;
     }
-    if (runnable.empty()) return "";  // every thread exited
+    if (runnable.empty()) {  // every thread exited
+      GC_EMU_ACQUIRE(&block.end_token);
+      return "";
+    }
   }
 }
 

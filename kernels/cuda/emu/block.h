@@ -28,7 +28,8 @@ struct ThreadSlot {
   unsigned linear = 0;
   Block* block = nullptr;
   Fiber* fiber = nullptr;
-  std::string error;  // misuse found by this thread; read after it exits
+  std::string error;  // misuse found by this thread; read once `failed` is set
+  std::atomic<bool> failed{false};
   std::atomic<Wait> wait{Wait::running};
   std::atomic<WarpOp> op{WarpOp::syncwarp};
   std::atomic<unsigned> mask{0};
@@ -54,6 +55,10 @@ struct Block {
   // alternate generations so a thread that ran ahead to the next barrier
   // does not hand its newer writes to threads still leaving this one.
   char barrier_token[2] = {};
+  // Each thread releases here when it exits and the scheduler acquires once
+  // the whole block is done: threads of one block stay unordered, blocks
+  // (and the host's later work) are ordered after them.
+  char end_token = 0;
   std::unique_ptr<char[]> warp_tokens;
 };
 

@@ -2,9 +2,10 @@
 
 #include "kernels/cuda/emu/types.h"
 
-#include <boost/context/protected_fixedsize_stack.hpp>
+#include <sys/mman.h>
+#include <unistd.h>
 
-#include <memory>
+#include <new>
 #include <utility>
 
 #if defined(GC_EMU_RACECHECK)
@@ -15,69 +16,64 @@
 #endif
 
 namespace gc::emu::detail {
-namespace {
 
-namespace ctx = boost::context;
-
-// A guard-paged stack that also tells the Fiber where it lies (for ASan).
-struct RecordingStack {
-  std::size_t bytes;
-  ctx::stack_context* record;
-  ctx::stack_context allocate() {
-    *record = ctx::protected_fixedsize_stack(bytes).allocate();
-    return *record;
-  }
-  void deallocate(ctx::stack_context& stack) noexcept { ctx::protected_fixedsize_stack(bytes).deallocate(stack); }
-};
-
-}  // namespace
+namespace fc = boost::context::detail;
 
 Fiber::Fiber(std::function<void(Fiber&)> main, std::size_t stack_bytes) : main_(std::move(main)) {
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  stack_bytes_ = (stack_bytes + page - 1) / page * page;
+  mapped_bytes_ = stack_bytes_ + page;
+  mapping_ = mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapping_ == MAP_FAILED) throw std::bad_alloc();
+  mprotect(mapping_, page, PROT_NONE);  // a stack overflow faults instead of corrupting memory
+  stack_bottom_ = static_cast<char*>(mapping_) + page;
+  context_ = fc::make_fcontext(stack_bottom_ + stack_bytes_, stack_bytes_, &Fiber::entry);
 #if defined(GC_EMU_RACECHECK)
   tsan_fiber_ = __tsan_create_fiber(0);
 #endif
-  context_ = ctx::fiber(std::allocator_arg, RecordingStack{stack_bytes, &stack_}, [this](ctx::fiber&& caller) {
-    caller_ = std::move(caller);
-    finish_switch_in();
-    main_(*this);
-    finished_ = true;
-    announce_switch_to_caller(true, true);
-    return std::move(caller_);
-  });
 }
 
 Fiber::~Fiber() {
 #if defined(GC_EMU_RACECHECK)
   __tsan_destroy_fiber(tsan_fiber_);
 #endif
+  munmap(mapping_, mapped_bytes_);
+}
+
+void Fiber::entry(fc::transfer_t from) {
+  auto* self = static_cast<Fiber*>(from.data);
+  self->caller_ = from.fctx;
+  self->finish_switch_in();
+  self->main_(*self);
+  self->finished_ = true;
+  self->switch_to_caller(true, true);  // never comes back
 }
 
 void Fiber::resume(bool synchronise) {
+  const fc::fcontext_t target = context_;
 #if defined(GC_EMU_RACECHECK)
-  tsan_caller_ = __tsan_get_current_fiber();
+  tsan_caller_.store(__tsan_get_current_fiber(), std::memory_order_relaxed);
   __tsan_switch_to_fiber(tsan_fiber_, synchronise ? 0 : __tsan_switch_to_fiber_no_sync);
 #else
   (void)synchronise;
 #endif
 #if defined(GC_EMU_MEMCHECK)
   void* fake_stack = nullptr;
-  __sanitizer_start_switch_fiber(&fake_stack, static_cast<char*>(stack_.sp) - stack_.size, stack_.size);
+  __sanitizer_start_switch_fiber(&fake_stack, stack_bottom_, stack_bytes_);
 #endif
-  context_ = std::move(context_).resume();
+  const fc::transfer_t back = fc::jump_fcontext(target, this);
 #if defined(GC_EMU_MEMCHECK)
   __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
 #endif
+  context_ = back.fctx;
 }
 
-void Fiber::suspend(bool synchronise) {
-  announce_switch_to_caller(synchronise, false);
-  caller_ = std::move(caller_).resume();
-  finish_switch_in();
-}
+void Fiber::suspend(bool synchronise) { switch_to_caller(synchronise, false); }
 
-void Fiber::announce_switch_to_caller(bool synchronise, bool final_switch) {
+void Fiber::switch_to_caller(bool synchronise, bool final_switch) {
+  const fc::fcontext_t target = caller_;
 #if defined(GC_EMU_RACECHECK)
-  __tsan_switch_to_fiber(tsan_caller_, synchronise ? 0 : __tsan_switch_to_fiber_no_sync);
+  __tsan_switch_to_fiber(tsan_caller_.load(std::memory_order_relaxed), synchronise ? 0 : __tsan_switch_to_fiber_no_sync);
 #else
   (void)synchronise;
 #endif
@@ -88,6 +84,9 @@ void Fiber::announce_switch_to_caller(bool synchronise, bool final_switch) {
 #else
   (void)final_switch;
 #endif
+  const fc::transfer_t back = fc::jump_fcontext(target, nullptr);
+  caller_ = back.fctx;
+  finish_switch_in();
 }
 
 void Fiber::finish_switch_in() {

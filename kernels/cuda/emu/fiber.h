@@ -1,12 +1,14 @@
-// A cooperative fiber (boost.context) that tells ThreadSanitizer and
-// AddressSanitizer about every switch, so that racecheck sees each emulated
-// CUDA thread as its own thread and memcheck follows the stacks.
+// A cooperative fiber that tells ThreadSanitizer and AddressSanitizer about
+// every switch, so that racecheck sees each emulated CUDA thread as its own
+// thread and memcheck follows the stacks. The switch itself is boost.context's
+// jump_fcontext (assembly): no instrumented code may run between announcing
+// a switch to a sanitizer and making it.
 // Part of the CUDA emulator (see cuda_emu.h and docs/CUDA.md).
 #pragma once
 
-#include <boost/context/fiber.hpp>
-#include <boost/context/stack_context.hpp>
+#include <boost/context/detail/fcontext.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 
@@ -31,16 +33,20 @@ class Fiber {
   bool finished() const { return finished_; }
 
  private:
-  void announce_switch_to_caller(bool synchronise, bool final_switch);
+  static void entry(boost::context::detail::transfer_t from);
+  void switch_to_caller(bool synchronise, bool final_switch);
   void finish_switch_in();
 
   std::function<void(Fiber&)> main_;
-  boost::context::stack_context stack_{};
-  boost::context::fiber context_;  // the fiber, while it is suspended
-  boost::context::fiber caller_;   // the scheduler, while the fiber runs
+  std::size_t mapped_bytes_ = 0;  // guard page + stack
+  void* mapping_ = nullptr;
+  char* stack_bottom_ = nullptr;
+  std::size_t stack_bytes_ = 0;
+  boost::context::detail::fcontext_t context_ = nullptr;  // the fiber, while suspended (scheduler's field)
+  boost::context::detail::fcontext_t caller_ = nullptr;   // the scheduler, while the fiber runs (fiber's field)
   bool finished_ = false;
   void* tsan_fiber_ = nullptr;
-  void* tsan_caller_ = nullptr;
+  std::atomic<void*> tsan_caller_{nullptr};  // written by the scheduler, read by the fiber
   void* asan_fake_stack_ = nullptr;
   const void* caller_stack_bottom_ = nullptr;
   std::size_t caller_stack_size_ = 0;
