@@ -72,10 +72,75 @@ bool check_transpose(Transpose run) {
   return matches(d_out.host(), want, 0.0f);
 }
 
+using Sgemm = void (*)(const float*, const float*, float*, int, int, int);
+bool check_sgemm(Sgemm run) {
+  const int m = 37, n = 50, k = 70;  // no multiple of the 16-wide tile
+  const auto a = pattern(m * k, 2), b = pattern(k * n, 3);
+  DeviceArray d_a(a), d_b(b), d_c(static_cast<std::size_t>(m * n));
+  run(d_a.get(), d_b.get(), d_c.get(), m, n, k);
+  std::vector<float> want(m * n, 0.0f);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j)
+      for (int p = 0; p < k; ++p) want[i * n + j] += a[i * k + p] * b[p * n + j];
+  return matches(d_c.host(), want, 1e-5f);
+}
+
+using Reduce = void (*)(const float*, float*, int);
+// out[g] = sum of in over groups of `group` elements.
+bool check_group_sums(Reduce run, int n, int group) {
+  const auto in = pattern(n, 4);
+  DeviceArray d_in(in), d_out(static_cast<std::size_t>(n / group));
+  run(d_in.get(), d_out.get(), n);
+  std::vector<float> want(n / group, 0.0f);
+  for (int i = 0; i < n; ++i) want[i / group] += in[i];
+  return matches(d_out.host(), want, 1e-5f);
+}
+
+bool check_scale(Reduce run) {
+  const int n = 1000;  // not a multiple of the 256-thread block
+  const auto in = pattern(n, 5);
+  DeviceArray d_in(in), d_out(static_cast<std::size_t>(n));
+  run(d_in.get(), d_out.get(), n);
+  std::vector<float> want(n);
+  for (int i = 0; i < n; ++i) want[i] = 2.0f * in[i];
+  return matches(d_out.host(), want, 0.0f);
+}
+
+using Total = void (*)(const float*, float*, float*, int);
+bool check_total(Total run) {
+  const int n = 5000;
+  const auto in = pattern(n, 6);
+  DeviceArray d_in(in), d_partial(static_cast<std::size_t>((n + 255) / 256)), d_out(std::size_t{1});
+  run(d_in.get(), d_partial.get(), d_out.get(), n);
+  double want = 0;
+  for (float v : in) want += v;
+  return matches(d_out.host(), {static_cast<float>(want)}, 1e-4f);
+}
+
 const std::map<std::string, std::function<bool()>>& cases() {
+  using namespace gc::zoo;
   static const std::map<std::string, std::function<bool()>> all = {
-      {"transpose_tiled", [] { return check_transpose(gc::zoo::transpose_tiled); }},
-      {"transpose_missing_sync", [] { return check_transpose(gc::zoo::transpose_missing_sync); }},
+      {"transpose_tiled", [] { return check_transpose(transpose_tiled); }},
+      {"transpose_missing_sync", [] { return check_transpose(transpose_missing_sync); }},
+      {"sgemm_tiled", [] { return check_sgemm(sgemm_tiled); }},
+      {"sgemm_missing_sync", [] { return check_sgemm(sgemm_missing_sync); }},
+      {"warp_sum", [] { return check_group_sums(warp_sum, 320, 32); }},
+      {"warp_sum_wrong_offset", [] { return check_group_sums(warp_sum_wrong_offset, 320, 32); }},
+      {"warp_sum_wrong_mask", [] { return check_group_sums(warp_sum_wrong_mask, 320, 32); }},
+      {"scale_guarded", [] { return check_scale(scale_guarded); }},
+      {"scale_off_by_one", [] { return check_scale(scale_off_by_one); }},
+      {"sum_two_launches", [] { return check_total(sum_two_launches); }},
+      {"sum_reads_other_blocks", [] { return check_total(sum_reads_other_blocks); }},
+      {"block_sum",
+       [] {
+         return check_group_sums([](const float* in, float* out, int n) { block_sum(in, out, n / 256); }, 256 * 6,
+                                 256);
+       }},
+      {"block_sum_divergent_barrier",
+       [] {
+         return check_group_sums(
+             [](const float* in, float* out, int n) { block_sum_divergent_barrier(in, out, n / 256); }, 256 * 6, 256);
+       }},
   };
   return all;
 }
