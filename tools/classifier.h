@@ -1,0 +1,47 @@
+// A trained model ready for inference: loads a .gcm file, turns raw 28×28
+// uint8 images into the model's input (input.scale, input.mean, input.std from
+// the file) and returns logits and probabilities. Used by predict, the
+// server, and the load generator's in-process check.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "serialize/model_store.h"
+
+namespace gc::tools {
+
+struct Prediction {
+  int label = -1;
+  std::vector<float> probabilities;
+  std::vector<float> logits;
+};
+
+class Classifier {
+ public:
+  explicit Classifier(const std::filesystem::path& model_file);
+
+  const ModelInfo& info() const { return loaded_.info; }
+  std::string architecture() { return loaded_.model->spec(); }
+  int classes() const { return static_cast<int>(loaded_.info.labels.size()); }
+  int64_t input_size() const;
+
+  // pixels: n × input_size() bytes → n × input_size() normalised floats.
+  void normalise(const uint8_t* pixels, int64_t n, float* out) const;
+  // images: n normalised inputs → n × classes() logits. Serialised by a mutex
+  // (the network keeps per-call state in its tape-free forward).
+  void forward(const float* images, int64_t n, float* logits);
+  std::vector<Prediction> classify(const uint8_t* pixels, int64_t n);
+
+ private:
+  LoadedModel loaded_;
+  std::mutex mutex_;
+};
+
+// softmax of one row of logits.
+std::vector<float> softmax(const float* logits, int classes);
+
+}  // namespace gc::tools

@@ -1,0 +1,67 @@
+// gradcore eval: accuracy, per-class accuracy and the confusion matrix of a
+// saved model on the MNIST (or Fashion-MNIST) test or training set.
+#include <omp.h>
+
+#include <cstdio>
+
+#include "serialize/model_store.h"
+#include "tools/command.h"
+#include "tools/data/dataset.h"
+#include "tools/training/evaluate.h"
+
+namespace gc::tools {
+namespace {
+
+struct EvalArgs {
+  std::string model = "models/mnist.gcm";
+  std::string split = "test";
+  std::string dataset;  // default: the dataset the model was trained on
+  std::string data_dir;
+  int threads = 0;
+};
+
+void run_eval(const EvalArgs& a) {
+  omp_set_num_threads(a.threads > 0 ? a.threads : omp_get_num_procs());
+  LoadedModel loaded = load_model(a.model);
+  std::string dataset_name = a.dataset.empty() ? loaded.info.dataset : a.dataset;
+  auto kind = data::parse_dataset_kind(dataset_name);
+  data::Dataset set = data::load_dataset(kind, data::parse_split(a.split), a.data_dir);
+  data::LoaderOptions options;
+  options.mean = static_cast<float>(loaded.info.input_mean);
+  options.std = static_cast<float>(loaded.info.input_std);
+  data::DataLoader loader(set, options);
+  training::Evaluation e = training::evaluate(*loaded.model, loader, 1000);
+
+  std::printf("model %s (%s v%lld) on %s %s: %lld images\n", a.model.c_str(), loaded.info.name.c_str(),
+              static_cast<long long>(loaded.info.version), dataset_name.c_str(), a.split.c_str(),
+              static_cast<long long>(e.count));
+  std::printf("accuracy %.2f%% (%lld / %lld), mean loss %.4f\n\n", 100 * e.accuracy(),
+              static_cast<long long>(e.correct), static_cast<long long>(e.count), e.loss);
+  std::printf("per class:\n");
+  for (int c = 0; c < e.classes; ++c)
+    std::printf("  %-12s %6.2f%%\n", loaded.info.labels[c].c_str(), 100 * e.class_accuracy(c));
+  std::printf("\nconfusion matrix (rows: true, columns: predicted):\n      ");
+  for (int p = 0; p < e.classes; ++p) std::printf("%6d", p);
+  std::printf("\n");
+  for (int t = 0; t < e.classes; ++t) {
+    std::printf("  %3d ", t);
+    for (int p = 0; p < e.classes; ++p) std::printf("%6lld", static_cast<long long>(e.confusion[t * e.classes + p]));
+    std::printf("\n");
+  }
+}
+
+void setup(CLI::App& app) {
+  auto args = std::make_shared<EvalArgs>();
+  CLI::App* cmd = app.add_subcommand("eval", "Evaluate a saved model: accuracy, per-class accuracy, confusion matrix");
+  cmd->add_option("--model", args->model, "Model file")->capture_default_str();
+  cmd->add_option("--split", args->split, "test or train")->capture_default_str();
+  cmd->add_option("--dataset", args->dataset, "mnist or fashion (default: what the model was trained on)");
+  cmd->add_option("--data", args->data_dir, "Directory with the IDX files");
+  cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
+  cmd->callback([args] { run_eval(*args); });
+}
+
+CommandRegistration registration{"eval", setup};
+
+}  // namespace
+}  // namespace gc::tools

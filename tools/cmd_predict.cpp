@@ -1,0 +1,89 @@
+// gradcore predict: classify image files (PNG/JPG/BMP/PGM, any size or colour,
+// MNIST-style preprocessing), IDX image files, or every image in a directory.
+// One result per line, as text or --json.
+#include <omp.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "tools/classifier.h"
+#include "tools/command.h"
+#include "tools/data/idx.h"
+#include "tools/data/predict_inputs.h"
+#include "tools/data/preprocess.h"
+
+namespace gc::tools {
+namespace {
+
+struct PredictArgs {
+  std::string model = "models/mnist.gcm";
+  std::vector<std::string> inputs;
+  bool json = false;
+  int threads = 0;
+};
+
+struct NamedImage {
+  std::string name;
+  data::Image28 pixels;
+};
+
+std::vector<NamedImage> collect(const std::vector<std::string>& inputs) {
+  std::vector<NamedImage> images;
+  for (const std::string& input : inputs) {
+    if (std::filesystem::is_directory(input)) {
+      for (const std::string& file : data::list_image_files(input))
+        images.push_back({file, data::preprocess_image_file(file)});
+    } else if (data::has_idx_images_magic(input)) {
+      auto batch = data::load_idx_image_batch(input);
+      for (size_t i = 0; i < batch.size(); ++i) images.push_back({input + "[" + std::to_string(i) + "]", batch[i]});
+    } else {
+      images.push_back({input, data::preprocess_image_file(input)});
+    }
+  }
+  return images;
+}
+
+void run_predict(const PredictArgs& a) {
+  omp_set_num_threads(a.threads > 0 ? a.threads : omp_get_num_procs());
+  Classifier classifier(a.model);
+  if (classifier.input_size() != data::kImagePixels)
+    throw Failure(a.model + ": model input " + std::to_string(classifier.input_size()) +
+                  " values per image, but predict feeds 28×28 images");
+  std::vector<NamedImage> images = collect(a.inputs);
+  constexpr size_t kBatch = 256;
+  for (size_t first = 0; first < images.size(); first += kBatch) {
+    size_t n = std::min(kBatch, images.size() - first);
+    std::vector<uint8_t> pixels(n * data::kImagePixels);
+    for (size_t i = 0; i < n; ++i)
+      std::copy(images[first + i].pixels.begin(), images[first + i].pixels.end(), pixels.begin() + i * data::kImagePixels);
+    auto predictions = classifier.classify(pixels.data(), static_cast<int64_t>(n));
+    for (size_t i = 0; i < n; ++i) {
+      const Prediction& p = predictions[i];
+      const std::string& label = classifier.info().labels[p.label];
+      if (a.json) {
+        std::printf("%s\n", nlohmann::json{{"input", images[first + i].name}, {"label", label},
+                                           {"class", p.label}, {"probabilities", p.probabilities}}.dump().c_str());
+      } else {
+        std::printf("%s: %s (p=%.4f)  [", images[first + i].name.c_str(), label.c_str(), p.probabilities[p.label]);
+        for (size_t c = 0; c < p.probabilities.size(); ++c) std::printf("%s%.4f", c ? " " : "", p.probabilities[c]);
+        std::printf("]\n");
+      }
+    }
+  }
+}
+
+void setup(CLI::App& app) {
+  auto args = std::make_shared<PredictArgs>();
+  CLI::App* cmd = app.add_subcommand("predict", "Classify images (PNG/JPG/BMP/PGM), IDX image files or directories");
+  cmd->add_option("--model", args->model, "Model file")->capture_default_str();
+  cmd->add_option("inputs", args->inputs, "Image files, IDX image files or directories")->required();
+  cmd->add_flag("--json", args->json, "One JSON object per line");
+  cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
+  cmd->callback([args] { run_predict(*args); });
+}
+
+CommandRegistration registration{"predict", setup};
+
+}  // namespace
+}  // namespace gc::tools
