@@ -167,6 +167,28 @@ TEST_P(SgemmPath, BitwiseDeterministicAcrossRunsAndThreadCounts) {
   EXPECT_EQ(std::memcmp(first.data(), single.data(), first.size() * sizeof(float)), 0);
 }
 
+// Callers (e.g. a convolution over a batch) may call sgemm from their own
+// parallel loop: each call then runs on its thread alone, with its own
+// packing buffers, and must give the same bits as a call from outside.
+TEST_P(SgemmPath, CallsFromInsideAParallelRegionAgree) {
+  const int m = 100, n = 150, k = 300, calls = 8;  // big enough to thread outside
+  std::mt19937 rng(13);
+  Matrix a(m, k, 0, rng), b(k, n, 0, rng);
+  std::vector<float> expected(std::size_t(m) * n);
+  sgemm(false, false, m, n, k, 1.0f, a.data.data(), a.ld, b.data.data(), b.ld, 0.0f,
+        expected.data(), n);
+  std::vector<std::vector<float>> results(calls, std::vector<float>(std::size_t(m) * n));
+#pragma omp parallel for num_threads(2)
+  for (int i = 0; i < calls; ++i) {
+    sgemm(false, false, m, n, k, 1.0f, a.data.data(), a.ld, b.data.data(), b.ld, 0.0f,
+          results[i].data(), n);
+  }
+  for (int i = 0; i < calls; ++i) {
+    EXPECT_EQ(std::memcmp(expected.data(), results[i].data(), expected.size() * sizeof(float)), 0)
+        << "call " << i;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Simd, SgemmPath,
                          ::testing::Values(SimdLevel::avx512, SimdLevel::avx2, SimdLevel::scalar),
                          [](const auto& info) { return std::string(simd_name(info.param)); });
