@@ -118,6 +118,21 @@ void gather_block(const T* dy, int count, int c_out, idx ohw, T* dst) {
       std::copy_n(dy + (idx(img) * c_out + co) * ohw, ohw, dst + co * ld + img * ohw);
 }
 
+// Σ plane[0, count) with 8 independent lanes, so the loop vectorises
+// without reassociating a single running sum; lanes added in a fixed order.
+template <typename T>
+T plane_sum(const T* plane, idx count) {
+  constexpr int kLanes = 8;
+  T lane[kLanes] = {};
+  idx p = 0;
+  for (; p + kLanes <= count; p += kLanes)
+    for (int l = 0; l < kLanes; ++l) lane[l] += plane[p + l];
+  for (; p < count; ++p) lane[p % kLanes] += plane[p];
+  T sum = 0;
+  for (int l = 0; l < kLanes; ++l) sum += lane[l];
+  return sum;
+}
+
 }  // namespace
 
 int Conv2dShape::out_h() const { return conv_out_size(h, pad_h, dil_h, kh, stride_h); }
@@ -250,25 +265,22 @@ void conv2d_backward_bias(const Conv2dShape& s, const T* dy, T* db) {
   require_pointer(dy, op, "dy");
   require_pointer(db, op, "db");
   const idx ohw = idx(s.out_h()) * s.out_w();
-  // Each channel is summed by one thread in a fixed order: 8 independent
-  // lanes per plane (so the loop vectorises without reassociation), planes
-  // added in double.
-  constexpr int kLanes = 8;
-#pragma omp parallel for schedule(static) if (double(s.n) * s.c_out * ohw >= kParallelMinMacs)
-  for (int co = 0; co < s.c_out; ++co) {
-    double total = 0;
-    for (int i = 0; i < s.n; ++i) {
-      const T* plane = dy + (idx(i) * s.c_out + co) * ohw;
-      T lane[kLanes] = {};
-      idx p = 0;
-      for (; p + kLanes <= ohw; p += kLanes)
-        for (int l = 0; l < kLanes; ++l) lane[l] += plane[p + l];
-      for (; p < ohw; ++p) lane[p % kLanes] += plane[p];
-      T plane_sum = 0;
-      for (int l = 0; l < kLanes; ++l) plane_sum += lane[l];
-      total += double(plane_sum);
-    }
-    db[co] = T(total);
+  // Each channel is summed by one thread in a fixed order, image by image,
+  // planes added in double, so the result does not depend on the thread
+  // count. Threads own contiguous channel ranges and walk images outermost:
+  // each image is then one contiguous read, where walking one channel across
+  // images jumps c_out·oh·ow elements per plane (first layer at batch 128,
+  // one thread: 1.4 ms that way).
+  double* totals = scratch<double, 3>(s.c_out);
+#pragma omp parallel if (double(s.n) * s.c_out * ohw >= kParallelMinMacs)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int c0 = int(idx(s.c_out) * t / nt), c1 = int(idx(s.c_out) * (t + 1) / nt);
+    std::fill(totals + c0, totals + c1, 0.0);
+    for (int i = 0; i < s.n; ++i)
+      for (int co = c0; co < c1; ++co)
+        totals[co] += double(plane_sum(dy + (idx(i) * s.c_out + co) * ohw, ohw));
+    for (int co = c0; co < c1; ++co) db[co] = T(totals[co]);
   }
 }
 
