@@ -190,8 +190,9 @@ struct Blocking {
 // The kernel's cache blocks, except when all of m fits one A block: then a
 // packed B panel serves only m/mr tiles, and B packing (a stream from memory)
 // dominates unless the packed block is read back from L2 rather than L3, so
-// nc shrinks until kc×nc floats fill half of L2.
-Blocking choose_blocking(const MicroKernel& uk, int m, int k) {
+// nc shrinks until each thread's share of the kc×nc block fills half its L2
+// (the threads then split columns: each computes the panels it packed).
+Blocking choose_blocking(const MicroKernel& uk, int m, int k, int threads) {
   Blocking blk{uk.mc, uk.kc, uk.nc};
   if (m <= uk.mc) {
     static const long l2_bytes = [] {
@@ -199,8 +200,8 @@ Blocking choose_blocking(const MicroKernel& uk, int m, int k) {
       return bytes > 0 ? bytes : 256L * 1024;
     }();
     const long kc = std::min(uk.kc, k);
-    const int nc_in_l2 = static_cast<int>(l2_bytes / 2 / (kc * sizeof(float))) / uk.nr * uk.nr;
-    blk.nc = std::clamp(nc_in_l2, uk.nr, uk.nc);
+    const long nc_in_l2 = l2_bytes / 2 / (kc * long(sizeof(float))) * threads / uk.nr * uk.nr;
+    blk.nc = static_cast<int>(std::clamp<long>(nc_in_l2, uk.nr, uk.nc));
   }
   return blk;
 }
@@ -316,15 +317,16 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
              c,
              ldc};
 
-  const Blocking blk = choose_blocking(uk, m, k);
-  const int kc = std::min(blk.kc, k);
-  const int nc = std::min(blk.nc, ceil_div(n, uk.nr) * uk.nr);
-  const int m_panels = ceil_div(m, uk.mr), n_panels = ceil_div(nc, uk.nr);
   const double flops = 2.0 * m * n * k;
   // Inside someone else's parallel region we run on this thread alone.
   int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   threads = std::min(threads, std::max(1, static_cast<int>(flops / kMinFlopsPerThread)));
-  threads = std::min(threads, m_panels * n_panels);
+  threads = std::min(threads, ceil_div(m, uk.mr) * ceil_div(n, uk.nr));
+
+  const Blocking blk = choose_blocking(uk, m, k, threads);
+  const int kc = std::min(blk.kc, k);
+  const int nc = std::min(blk.nc, ceil_div(n, uk.nr) * uk.nr);
+  const int m_panels = ceil_div(m, uk.mr), n_panels = ceil_div(nc, uk.nr);
 
   // The calling thread owns the shared B buffers.
   Workspace& ws = thread_workspace();
