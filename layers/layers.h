@@ -98,7 +98,7 @@ class Dropout : public Module {
   Tensor forward(const Tensor& x) override;
   std::string spec() const override;
   std::string kind() const override { return "dropout"; }
-  void reset_parameters(uint64_t seed, const std::string&) override { seed_ = seed; }
+  void set_seed(uint64_t seed) override { seed_ = seed; }
   uint64_t calls = 0;
 
  private:

@@ -34,6 +34,8 @@ class Module {
   virtual std::vector<ParamRef> parameters() { return {}; }
   // Initialises the parameters (He or Xavier), see layers/init.h.
   virtual void reset_parameters(uint64_t /*seed*/, const std::string& /*init*/) {}
+  // Seeds the module's randomness in training (dropout masks).
+  virtual void set_seed(uint64_t /*seed*/) {}
 
   Tensor operator()(const Tensor& x);
   // Called with the module's output after every forward (observe only).

@@ -36,6 +36,10 @@ void Sequential::reset_parameters(uint64_t seed, const std::string& init) {
   for (size_t i = 0; i < layers_.size(); ++i) layers_[i]->reset_parameters(cpu::counter_bits(seed, i), init);
 }
 
+void Sequential::set_seed(uint64_t seed) {
+  for (size_t i = 0; i < layers_.size(); ++i) layers_[i]->set_seed(cpu::counter_bits(seed ^ 0x5eed, i));
+}
+
 void Sequential::set_training_mode(bool training) {
   set_training(training);
   for (auto& layer : layers_) layer->set_training(training);

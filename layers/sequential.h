@@ -20,6 +20,7 @@ class Sequential : public Module {
   std::vector<ParamRef> parameters() override;
   // Each layer gets its own seed derived from `seed` and its position.
   void reset_parameters(uint64_t seed, const std::string& init) override;
+  void set_seed(uint64_t seed) override;
 
   void set_training_mode(bool training);
   int64_t parameter_count();

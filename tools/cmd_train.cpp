@@ -52,6 +52,7 @@ void run_train(TrainArgs& a, const CLI::App& cmd) {
   if (a.checkpoint.empty()) a.checkpoint = sibling(a.out, ".ckpt.gcm");
   if (a.metrics.empty()) a.metrics = sibling(a.out, ".metrics.jsonl");
 
+  build_model(a.options.model);  // a bad spec fails before any data is read
   auto kind = data::parse_dataset_kind(a.options.dataset);
   data::Dataset train = data::load_dataset(kind, data::Split::train, a.data_dir);
   data::Dataset test = data::load_dataset(kind, data::Split::test, a.data_dir);

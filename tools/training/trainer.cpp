@@ -65,6 +65,7 @@ Trainer::Trainer(TrainOptions options, const data::Dataset& train, const data::D
     throw std::invalid_argument("train: model '" + options_.model + "' outputs " + out.str() +
                                 " per image; the 10 classes need [1, 10]");
   model_->reset_parameters(options_.seed, options_.init);
+  model_->set_seed(options_.seed);
   make_optimizer();
 }
 
@@ -80,6 +81,7 @@ void Trainer::resume(LoadedModel loaded) {
     throw std::invalid_argument("train --resume: checkpoint architecture '" + loaded.model->spec() +
                                 "' differs from '" + model_->spec() + "'");
   model_ = std::move(loaded.model);
+  model_->set_seed(options_.seed);
   make_optimizer();
   const TrainingCheckpoint& c = *loaded.checkpoint;
   optimizer_->load_state(c.optimizer);

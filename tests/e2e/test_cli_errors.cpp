@@ -1,0 +1,80 @@
+// Bad input to the gradcore CLI: one line on stderr naming the problem, and
+// a non-zero exit code; never a crash.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "tests/e2e/mnist_fixture.h"
+
+namespace {
+
+struct CliRun {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+CliRun gradcore(const std::string& args) {
+  std::string command = std::string(GRADCORE_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+}
+
+std::filesystem::path temp_dir() {
+  auto dir = std::filesystem::temp_directory_path() / ("gradcore-cli-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+void expect_one_line_error(const CliRun& r, const std::string& fragment) {
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find(fragment), std::string::npos) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+}
+
+TEST(CliErrors, UnknownPreset) {
+  expect_one_line_error(gradcore("train --model seed-cn --data /nonexistent --epochs 1"), "seed-cn");
+}
+
+TEST(CliErrors, MissingAndCorruptIdx) {
+  auto dir = temp_dir() / "idx";
+  std::filesystem::create_directories(dir);
+  expect_one_line_error(gradcore("train --data " + dir.string()), "no such file");
+  // Two valid labels, and an images file whose header promises 2 images of 28×28 but holds none.
+  std::ofstream(dir / "train-labels-idx1-ubyte", std::ios::binary) << std::string("\0\0\x08\x01\0\0\0\x02\x01\x02", 10);
+  std::ofstream(dir / "train-images-idx3-ubyte", std::ios::binary)
+      << std::string("\0\0\x08\x03\0\0\0\x02\0\0\0\x1c\0\0\0\x1c", 16);
+  expect_one_line_error(gradcore("train --data " + dir.string()), "train-images-idx3-ubyte: expected");
+}
+
+TEST(CliErrors, ImageThatDoesNotDecodeAndMissingModel) {
+  auto junk = temp_dir() / "junk.png";
+  std::ofstream(junk) << "not a png";
+  expect_one_line_error(gradcore("predict --model /nonexistent/m.gcm " + junk.string()), "/nonexistent/m.gcm");
+  expect_one_line_error(gradcore("inspect /nonexistent/m.gcm"), "/nonexistent/m.gcm");
+}
+
+TEST(CliErrors, MismatchedModelAndInput) {
+  REQUIRE_MNIST();
+  auto dir = temp_dir();
+  auto model = dir / "tiny.gcm";
+  CliRun train = gradcore("train --model mlp --epochs 1 --train-limit 256 --test-limit 100 --data " + mnist_dir() +
+                       " --out " + model.string());
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  auto junk = dir / "junk.png";
+  std::ofstream(junk) << "not a png";
+  expect_one_line_error(gradcore("predict --model " + model.string() + " " + junk.string()), "junk.png");
+  // A model whose first layer expects 3 channels cannot take MNIST digits.
+  expect_one_line_error(gradcore("train --model 'conv(3,4,3) relu flatten linear(2704,10)' --epochs 1 --data " +
+                                 mnist_dir()), "channels");
+}
+
+}  // namespace

@@ -1,0 +1,88 @@
+// Model specs, presets, parameter naming and counts.
+#include <gtest/gtest.h>
+
+#include "engine/ops.h"
+#include "layers/spec.h"
+
+namespace gc {
+namespace {
+
+TEST(Spec, SeedCnnHasTheDocumentedParameterCount) {
+  auto model = build_model("seed-cnn");
+  EXPECT_EQ(model->parameter_count(), 93322);
+  std::vector<std::string> names;
+  for (ParamRef p : model->parameters()) names.push_back(p.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "conv3.weight",
+                                             "conv3.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}));
+  EXPECT_EQ(check_model_input(*model, {1, 28, 28}), (Shape{1, 10}));
+}
+
+TEST(Spec, EveryPresetFitsMnistAndRoundTripsThroughItsSpec) {
+  for (const std::string& name : preset_names()) {
+    auto model = build_model(name);
+    EXPECT_EQ(check_model_input(*model, {1, 28, 28}), (Shape{1, 10})) << name;
+    auto rebuilt = build_model(model->spec());
+    EXPECT_EQ(rebuilt->spec(), model->spec()) << name;
+  }
+  EXPECT_EQ(build_model("mlp")->parameter_count(), 784 * 64 + 64 + 64 * 10 + 10);
+}
+
+TEST(Spec, BadSpecsNameTheToken) {
+  auto message = [](const std::string& spec) {
+    try {
+      build_model(spec);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message("seed-cn").find("unknown layer 'seed-cn'"), std::string::npos) << message("seed-cn");
+  EXPECT_NE(message("conv(1,2) relu").find("token 1 'conv(1,2)'"), std::string::npos) << message("conv(1,2) relu");
+  EXPECT_NE(message("relu linear(a,3)").find("token 2"), std::string::npos);
+  EXPECT_NE(message("dropout(1.5)").find("dropout"), std::string::npos);
+  EXPECT_NE(message("").find("empty"), std::string::npos);
+  EXPECT_NE(message("conv(1,2,3").find("missing ')'"), std::string::npos);
+}
+
+TEST(Spec, MismatchedLayersAreReportedAtTheLayer) {
+  auto model = build_model("flatten linear(100,10)");
+  try {
+    check_model_input(*model, {1, 28, 28});
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("fc1"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Spec, InitIsSeededAndScaled) {
+  auto a = build_model("seed-cnn"), b = build_model("seed-cnn"), c = build_model("seed-cnn");
+  a->reset_parameters(7, "he");
+  b->reset_parameters(7, "he");
+  c->reset_parameters(8, "he");
+  auto wa = a->parameters()[0].tensor->to_doubles(), wb = b->parameters()[0].tensor->to_doubles(),
+       wc = c->parameters()[0].tensor->to_doubles();
+  EXPECT_EQ(wa, wb);
+  EXPECT_NE(wa, wc);
+  // He: variance 2 / fan_in for conv3 (fan_in = 64·9).
+  auto w3 = a->parameters()[4].tensor->to_doubles();
+  double var = 0;
+  for (double v : w3) var += v * v;
+  var /= static_cast<double>(w3.size());
+  EXPECT_NEAR(var, 2.0 / (64 * 9), 0.1 * 2.0 / (64 * 9));
+  EXPECT_THROW(a->reset_parameters(1, "lecun"), std::invalid_argument);
+}
+
+TEST(Spec, DropoutIsIdentityInEvalMode) {
+  auto model = build_model("flatten dropout(0.5) linear(4,2)");
+  model->reset_parameters(1, "xavier");
+  Tensor x = Tensor::full({3, 4}, 1.0);
+  model->set_training_mode(false);
+  auto eval1 = (*model)(x).to_doubles();
+  auto eval2 = (*model)(x).to_doubles();
+  EXPECT_EQ(eval1, eval2);
+  model->set_training_mode(true);
+  EXPECT_NE((*model)(x).to_doubles(), eval1);
+}
+
+}  // namespace
+}  // namespace gc
