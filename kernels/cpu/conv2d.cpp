@@ -178,6 +178,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
       T* out = count == 1 ? y + i0 * g.y_image : block_out;
       gemm(false, false, s.c_out, int(cols), int(g.kdim), T(1), w, int(g.kdim), col, int(cols),
            T(0), out, int(cols));
+      if (out != block_out && bias == nullptr) continue;
       for (int img = 0; img < count; ++img)
         for (int co = 0; co < s.c_out; ++co) {
           const T* src = out + co * cols + img * g.ohw;
