@@ -1,6 +1,8 @@
 // libFuzzer target for the frame parser: feeds arbitrary bytes through the
 // same frame splitting the server does, then through every request and
-// response decoder. Build with clang: cmake -DGRADCORE_FUZZ=ON, target fuzz_frame.
+// response decoder. Built and run by tools/run-fuzzers.sh (or cmake
+// -DGRADCORE_FUZZ=ON with clang, target fuzz_frame).
+// fuzz-sources: serve/protocol.cpp
 #include "serve/protocol.h"
 
 #include <cstddef>

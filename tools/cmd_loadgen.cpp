@@ -1,0 +1,68 @@
+// `gradcore loadgen --port 7878 --connections 64 --inflight 1 --duration 10`:
+// load a running `gradcore serve` and check every answer. Exits 1 when any
+// request failed or was answered wrongly.
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "serve/load_generator.h"
+#include "tools/command.h"
+#include "tools/data/idx.h"
+
+namespace gc::tools {
+namespace {
+
+struct LoadgenArgs {
+  serve::LoadOptions load;
+  std::string images_file;
+  std::string labels_file;
+};
+
+void loadgen_command(LoadgenArgs& args) {
+  auto& load = args.load;
+  if (!args.images_file.empty()) {
+    auto images = data::read_idx_images(args.images_file);
+    if (images.rows != 28 || images.cols != 28) throw Failure(args.images_file + ": images are not 28x28");
+    load.images = std::move(images.pixels);
+  } else {
+    // No images given: fixed pseudo-random ones, enough to exercise the server.
+    std::mt19937 rng(1);
+    load.images.resize(256 * 784);
+    for (auto& p : load.images) p = static_cast<uint8_t>(rng());
+  }
+  if (!args.labels_file.empty()) {
+    auto labels = data::read_idx_labels(args.labels_file);
+    load.labels.assign(labels.labels.begin(), labels.labels.end());
+  }
+  std::printf("loadgen: %d connections x %d in flight, batch %d, %.1f s against %s:%d\n", load.connections,
+              load.inflight, load.batch, load.duration_s, load.host.c_str(), load.port);
+  auto report = serve::run_load(load);
+  std::printf("%s", serve::format_report(report).c_str());
+  if (report.failures() > 0) throw Failure(std::to_string(report.failures()) + " failed requests");
+}
+
+void setup(CLI::App& app) {
+  auto args = std::make_shared<LoadgenArgs>();
+  auto& o = args->load;
+  auto* cmd = app.add_subcommand("loadgen", "Load a running `gradcore serve` and check every answer");
+  cmd->add_option("--host", o.host, "Server address")->capture_default_str();
+  cmd->add_option("--port", o.port, "Server port")->capture_default_str();
+  cmd->add_option("--connections", o.connections, "Connections")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--inflight", o.inflight, "Requests in flight per connection")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--duration", o.duration_s, "Seconds of sending")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch", o.batch, "Images per request")->check(CLI::Range(1, 65535))->capture_default_str();
+  cmd->add_option("--images", args->images_file, "IDX images file (default: pseudo-random images)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--labels", args->labels_file, "IDX labels file: report how many answers match")
+      ->check(CLI::ExistingFile)
+      ->needs("--images");
+  cmd->callback([args] { loadgen_command(*args); });
+}
+
+CommandRegistration registration{"loadgen", setup};
+
+}  // namespace
+}  // namespace gc::tools

@@ -1,0 +1,100 @@
+// `gradcore serve --model FILE --port 7878 ...`: serve the digit classifier
+// over TCP (docs/PROTOCOL.md). SIGTERM/SIGINT drain and exit 0; SIGHUP
+// reloads the model file.
+#include <sys/resource.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "serve/model.h"
+#include "serve/reload_token.h"
+#include "serve/server.h"
+#include "tools/command.h"
+
+namespace gc::tools {
+namespace {
+
+struct ServeArgs {
+  std::string model_path;
+  std::string device = "cpu";
+  int threads = 0;
+  std::string token_file;
+  serve::ServerOptions server;
+};
+
+// ---- LEAD: the one unfinished piece ------------------------------------------
+// Turns a gradcore model file (docs/FORMAT.md) into a serve::InferenceModel
+// running on `device` with `threads` CPU threads (0: the default). Must throw
+// with a one-line reason for a corrupt or incompatible file: it is also the
+// loader behind RELOAD and SIGHUP, called on the server's loader thread.
+std::shared_ptr<const serve::InferenceModel> load_model_for_serving(const std::string& path,
+                                                                     const std::string& device, int threads) {
+  (void)device;
+  (void)threads;
+  throw std::runtime_error("model loading is not wired yet (" + path + ")");
+}
+// -------------------------------------------------------------------------------
+
+// Each connection holds a descriptor: lift the soft limit to the hard one.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+void serve_command(const ServeArgs& args) {
+  serve::ServerOptions options = args.server;
+  options.reload_token = serve::read_reload_token(args.token_file);
+  options.handle_signals = true;
+  raise_descriptor_limit();
+  serve::ModelLoader loader = [device = args.device, threads = args.threads](const std::string& path) {
+    return load_model_for_serving(path, device, threads);
+  };
+  serve::Server server(options, loader, args.model_path);
+  server.run();
+}
+
+void setup(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  auto& o = args->server;
+  auto* cmd = app.add_subcommand("serve", "Serve the digit classifier over TCP (docs/PROTOCOL.md)");
+  cmd->add_option("--model", args->model_path, "Model file to serve")->required();
+  cmd->add_option("--port", o.port, "TCP port (0: any free port)")->capture_default_str();
+  cmd->add_option("--bind", o.bind_address, "IPv4 address to listen on")->capture_default_str();
+  cmd->add_option("--device", args->device, "Where the model runs")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--threads", args->threads, "CPU threads for the model's forward pass (0: default)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-batch", o.max_batch, "Images per forward pass and per request")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
+  cmd->add_option("--max-delay-us", o.max_delay_us, "Wait this long for a fuller batch")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-connections", o.max_connections, "Open connections at most")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-queue", o.max_queue, "Queued images at most; more are answered OVERLOADED")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--idle-timeout-ms", o.idle_timeout_ms, "Close connections idle this long (0: never)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--drain-timeout-ms", o.drain_timeout_ms, "At shutdown, the longest to wait for answers")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--token-file", args->token_file,
+                  "File holding the RELOAD token (default: env GRADCORE_RELOAD_TOKEN; neither: RELOAD refused)");
+  cmd->add_option("--http-port", o.http_port, "Serve GET /metrics and /healthz on this port (-1: off)")
+      ->capture_default_str();
+  cmd->callback([args] { serve_command(*args); });
+}
+
+CommandRegistration registration{"serve", setup};
+
+}  // namespace
+}  // namespace gc::tools
