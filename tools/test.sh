@@ -29,6 +29,9 @@ cmake --build "$build" -j"$(nproc)"
 # The end-to-end tests use the real MNIST; they skip with a message if absent.
 tools/fetch-mnist.sh data/mnist || echo "test.sh: MNIST could not be fetched; e2e tests will skip"
 
+# Tests run two at a time on two cores: OpenMP threads that spin while
+# waiting would starve each other, so they yield instead.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" --timeout 600
 
 fuzz_seconds=${FUZZ_SECONDS:-60}
