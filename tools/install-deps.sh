@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages gradcore builds, tests and benchmarks with,
+# only those missing. CUDA 13 (nvcc, cuBLAS, cuDNN) is expected at
+# /usr/local/cuda when present; without it the CPU build still works.
+set -euo pipefail
+packages=(cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libbenchmark-dev
+          libopenblas-dev libdnnl-dev libstb-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+          libboost-context-dev libcpp-httplib-dev python3-torch python3-matplotlib graphviz
+          npm dataset-fashion-mnist)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The main job, from a fresh Debian machine: install, build, fetch MNIST,
+# train the seed CNN, evaluate it, save models/mnist.gcm, serve it over TCP
+# and classify a few test digits through the server.
+#   EPOCHS=5 PORT=7878 tools/main-job.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+epochs=${EPOCHS:-5}
+port=${PORT:-7878}
+
+tools/install-deps.sh
+cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)" --target gradcore
+tools/fetch-mnist.sh data/mnist
+gradcore=build/tools/gradcore
+
+$gradcore train --model seed-cnn --epochs "$epochs" --batch 128 --opt adam --lr 1e-3 --schedule cosine \
+  --out models/mnist.gcm
+$gradcore eval --model models/mnist.gcm
+$gradcore inspect models/mnist.gcm
+
+echo "== serving models/mnist.gcm on 127.0.0.1:$port"
+$gradcore serve --model models/mnist.gcm --port "$port" &
+server=$!
+trap 'kill -TERM $server 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  $gradcore client --port "$port" health >/dev/null 2>&1 && break
+  sleep 0.1
+done
+$gradcore client --port "$port" info
+# The first five test digits (labels 7 2 1 0 4), sent as one IDX file.
+head -c $((16 + 5 * 784)) data/mnist/t10k-images-idx3-ubyte | python3 -c '
+import sys; d = bytearray(sys.stdin.buffer.read()); d[4:8] = (5).to_bytes(4, "big"); sys.stdout.buffer.write(d)' \
+  > models/five-digits-idx3-ubyte
+$gradcore client --port "$port" predict models/five-digits-idx3-ubyte
+kill -TERM $server
+wait $server
+trap - EXIT
+echo "== done: server drained and exited 0"
