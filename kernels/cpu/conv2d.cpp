@@ -198,11 +198,6 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx)
   require_pointer(w, op, "weight");
   require_pointer(dx, op, "dx");
   const ConvGeometry g = geometry(s);
-  // Wᵀ once per call, so that the per-block GEMMs read a plain (not
-  // transposed) A: the SGEMM packs a transposed operand by gathering.
-  T* w_t = scratch<T, 4>(idx(s.c_out) * g.kdim);
-  for (idx r = 0; r < g.kdim; ++r)
-    for (int co = 0; co < s.c_out; ++co) w_t[r * s.c_out + co] = w[co * g.kdim + r];
   for_image_chunks(s.n, g.macs, [&](int begin, int end, int) {
     T* col = scratch<T, 0>(g.kdim * g.images_per_block * g.ohw);
     T* block_dy = scratch<T, 1>(idx(s.c_out) * g.images_per_block * g.ohw);
@@ -214,7 +209,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx)
         gather_block(dyb, count, s.c_out, g.ohw, block_dy);
         dyb = block_dy;
       }
-      gemm(false, false, int(g.kdim), int(cols), s.c_out, T(1), w_t, s.c_out, dyb, int(cols),
+      gemm(true, false, int(g.kdim), int(cols), s.c_out, T(1), w, int(g.kdim), dyb, int(cols),
            T(0), col, int(cols));
       col2im(s, col, cols, count, dx + i0 * g.x_image);
     }
