@@ -1,6 +1,7 @@
 // `gradcore serve --model FILE --port 7878 ...`: serve the digit classifier
 // over TCP (docs/PROTOCOL.md). SIGTERM/SIGINT drain and exit 0; SIGHUP
 // reloads the model file.
+#include <omp.h>
 #include <sys/resource.h>
 
 #include <memory>
@@ -10,6 +11,7 @@
 #include "serve/model.h"
 #include "serve/reload_token.h"
 #include "serve/server.h"
+#include "tools/classifier.h"
 #include "tools/command.h"
 
 namespace gc::tools {
@@ -23,18 +25,42 @@ struct ServeArgs {
   serve::ServerOptions server;
 };
 
-// ---- LEAD: the one unfinished piece ------------------------------------------
-// Turns a gradcore model file (docs/FORMAT.md) into a serve::InferenceModel
-// running on `device` with `threads` CPU threads (0: the default). Must throw
-// with a one-line reason for a corrupt or incompatible file: it is also the
-// loader behind RELOAD and SIGHUP, called on the server's loader thread.
+// A gradcore model file as the server sees it: the Classifier does the
+// preprocessing (the file's input.scale/mean/std) and the forward pass.
+class ServedModel : public serve::InferenceModel {
+ public:
+  explicit ServedModel(const std::string& path) : classifier_(std::make_unique<Classifier>(path)) {
+    const auto& shape = classifier_->info().input_shape;
+    if (shape.size() != 3)
+      throw std::runtime_error(path + ": metadata 'input.shape' has " + std::to_string(shape.size()) +
+                               " dimensions, the server needs [channels, height, width]");
+    architecture_ = classifier_->architecture();
+  }
+  std::string name() const override { return classifier_->info().name; }
+  int64_t version() const override { return classifier_->info().version; }
+  std::string architecture() const override { return architecture_; }
+  std::vector<std::string> labels() const override { return classifier_->info().labels; }
+  std::array<int, 3> input_shape() const override {
+    const auto& s = classifier_->info().input_shape;
+    return {static_cast<int>(s[0]), static_cast<int>(s[1]), static_cast<int>(s[2])};
+  }
+  void normalise(const uint8_t* pixels, int n, float* out) const override { classifier_->normalise(pixels, n, out); }
+  void forward(const float* images, int n, float* logits) const override { classifier_->forward(images, n, logits); }
+
+ private:
+  std::unique_ptr<Classifier> classifier_;  // forward() is serialised inside
+  std::string architecture_;
+};
+
+// Turns a gradcore model file (docs/FORMAT.md) into a serve::InferenceModel.
+// Throws with a one-line reason for a corrupt or incompatible file: it is also
+// the loader behind RELOAD and SIGHUP, called on the server's loader thread.
 std::shared_ptr<const serve::InferenceModel> load_model_for_serving(const std::string& path,
                                                                      const std::string& device, int threads) {
-  (void)device;
-  (void)threads;
-  throw std::runtime_error("model loading is not wired yet (" + path + ")");
+  if (device != "cpu") throw std::runtime_error("--device " + device + " is not available for serving yet (use cpu)");
+  if (threads > 0) omp_set_num_threads(threads);
+  return std::make_shared<ServedModel>(path);
 }
-// -------------------------------------------------------------------------------
 
 // Each connection holds a descriptor: lift the soft limit to the hard one.
 void raise_descriptor_limit() {
