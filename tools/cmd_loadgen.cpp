@@ -7,6 +7,7 @@
 #include <string>
 
 #include "serve/load_generator.h"
+#include "tools/classifier.h"
 #include "tools/command.h"
 #include "tools/data/idx.h"
 
@@ -17,6 +18,7 @@ struct LoadgenArgs {
   serve::LoadOptions load;
   std::string images_file;
   std::string labels_file;
+  std::string model_file;  // in-process predictions every answer must equal
 };
 
 void loadgen_command(LoadgenArgs& args) {
@@ -34,6 +36,13 @@ void loadgen_command(LoadgenArgs& args) {
   if (!args.labels_file.empty()) {
     auto labels = data::read_idx_labels(args.labels_file);
     load.labels.assign(labels.labels.begin(), labels.labels.end());
+  }
+  if (!args.model_file.empty()) {
+    Classifier classifier(args.model_file);
+    auto n = static_cast<int64_t>(load.images.size() / 784);
+    for (const Prediction& p : classifier.classify(load.images.data(), n)) load.expected_classes.push_back(p.label);
+    std::printf("loadgen: expecting %s's in-process prediction for each of %lld images\n", args.model_file.c_str(),
+                static_cast<long long>(n));
   }
   std::printf("loadgen: %d connections x %d in flight, batch %d, %.1f s against %s:%d\n", load.connections,
               load.inflight, load.batch, load.duration_s, load.host.c_str(), load.port);
@@ -59,6 +68,9 @@ void setup(CLI::App& app) {
   cmd->add_option("--labels", args->labels_file, "IDX labels file: report how many answers match")
       ->check(CLI::ExistingFile)
       ->needs("--images");
+  cmd->add_option("--model", args->model_file,
+                  "Model file: every answer must equal this model's in-process prediction")
+      ->check(CLI::ExistingFile);
   cmd->callback([args] { loadgen_command(*args); });
 }
 
