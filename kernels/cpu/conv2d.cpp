@@ -21,10 +21,11 @@ namespace {
 using idx = std::ptrdiff_t;
 
 // Images are grouped so each GEMM has at least about this many columns
-// (g·oh·ow). Our SGEMM runs as fast at N = 121 as at 242 or 484 (bench), so
-// the target is small: 11×11 outputs then take one image per GEMM, which
-// writes y directly with no gather/scatter copies, while 3×3 outputs take 14.
-constexpr idx kTargetColumns = 128;
+// (g·oh·ow): the GEMM packs W again on every call, so more columns per call
+// amortise that, at the price of gathering dy / scattering y for g > 1.
+// Per-pass bench at batch 128, one thread: 256 gave the 3-layer fwd + bwd
+// sum 5-8% below 128, and 512 was no better than 256.
+constexpr idx kTargetColumns = 256;
 
 // Below this many multiply-adds a pass runs on the calling thread: waking a
 // second thread costs more than it saves (and much more when the machine is
