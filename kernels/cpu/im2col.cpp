@@ -50,10 +50,10 @@ void copy_row(T* d, const T* src, int n) {
 
 }  // namespace
 
-// Both loops run kernel taps (ki, kj) outermost, so the valid spans (integer
-// divisions) are computed once per tap rather than per tap and channel: with
-// 3×3 outputs col2im ran about 1.5x faster this way (single-thread probe),
-// im2col the same.
+// Both loops run kernel taps (ki, kj) outermost, each tap's valid spans
+// computed once. Measured (single-thread probe, 3×3 outputs): col2im about
+// 1.5x faster than with channels outermost, whether or not those spans were
+// precomputed; im2col the same either way.
 template <typename T>
 void im2col(const Conv2dShape& s, const T* x, int count, T* col, idx ld) {
   const int oh = s.out_h(), ow = s.out_w();
