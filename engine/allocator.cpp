@@ -2,31 +2,20 @@
 
 #include <bit>
 #include <cstdlib>
-#include <map>
-#include <mutex>
 #include <new>
-#include <vector>
 
 namespace gc {
 
-struct HostAllocator::Impl {
-  std::mutex mutex;
-  std::map<size_t, std::vector<void*>> free_lists;  // bucket size → blocks
-  AllocatorStats stats;
-};
+CachingAllocator::CachingAllocator(RawAllocate raw_allocate, RawFree raw_free)
+    : raw_allocate_(std::move(raw_allocate)), raw_free_(std::move(raw_free)) {}
 
-HostAllocator& HostAllocator::instance() {
-  static HostAllocator allocator;
-  return allocator;
+CachingAllocator& CachingAllocator::host() {
+  static CachingAllocator* allocator =
+      new CachingAllocator([](size_t bytes) { return std::aligned_alloc(64, bytes); }, [](void* p) { std::free(p); });
+  return *allocator;
 }
 
-// Never destroyed: blocks may be released by static tensors during exit.
-HostAllocator::Impl& HostAllocator::impl() const {
-  static Impl* state = new Impl;
-  return *state;
-}
-
-size_t HostAllocator::bucket_size(size_t bytes) {
+size_t CachingAllocator::bucket_size(size_t bytes) {
   constexpr size_t kMin = 256;
   if (bytes <= kMin) return kMin;
   // Four size classes between consecutive powers of two: step = 2^(floor(log2)-2).
@@ -34,52 +23,52 @@ size_t HostAllocator::bucket_size(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
-void* HostAllocator::allocate(size_t bytes) {
+void* CachingAllocator::allocate(size_t bytes) {
   size_t size = bucket_size(bytes);
-  auto& s = impl();
   {
-    std::lock_guard lock(s.mutex);
-    ++s.stats.allocations;
-    auto it = s.free_lists.find(size);
-    if (it != s.free_lists.end() && !it->second.empty()) {
+    std::lock_guard lock(mutex_);
+    ++stats_.allocations;
+    auto it = free_lists_.find(size);
+    if (it != free_lists_.end() && !it->second.empty()) {
       void* p = it->second.back();
       it->second.pop_back();
-      ++s.stats.cache_hits;
-      s.stats.bytes_cached -= static_cast<int64_t>(size);
-      s.stats.bytes_in_use += static_cast<int64_t>(size);
+      ++stats_.cache_hits;
+      stats_.bytes_cached -= static_cast<int64_t>(size);
+      stats_.bytes_in_use += static_cast<int64_t>(size);
       return p;
     }
   }
-  void* p = std::aligned_alloc(64, size);
-  if (!p) throw std::bad_alloc();
-  std::lock_guard lock(s.mutex);
-  s.stats.bytes_in_use += static_cast<int64_t>(size);
+  void* p = raw_allocate_(size);
+  if (!p) {  // out of memory: give the cache back and try once more
+    empty_cache();
+    p = raw_allocate_(size);
+    if (!p) throw std::bad_alloc();
+  }
+  std::lock_guard lock(mutex_);
+  stats_.bytes_in_use += static_cast<int64_t>(size);
   return p;
 }
 
-void HostAllocator::release(void* ptr, size_t bytes) {
+void CachingAllocator::release(void* ptr, size_t bytes) {
   if (!ptr) return;
   size_t size = bucket_size(bytes);
-  auto& s = impl();
-  std::lock_guard lock(s.mutex);
-  s.free_lists[size].push_back(ptr);
-  s.stats.bytes_in_use -= static_cast<int64_t>(size);
-  s.stats.bytes_cached += static_cast<int64_t>(size);
+  std::lock_guard lock(mutex_);
+  free_lists_[size].push_back(ptr);
+  stats_.bytes_in_use -= static_cast<int64_t>(size);
+  stats_.bytes_cached += static_cast<int64_t>(size);
 }
 
-void HostAllocator::empty_cache() {
-  auto& s = impl();
-  std::lock_guard lock(s.mutex);
-  for (auto& [size, blocks] : s.free_lists)
-    for (void* p : blocks) std::free(p);
-  s.free_lists.clear();
-  s.stats.bytes_cached = 0;
+void CachingAllocator::empty_cache() {
+  std::lock_guard lock(mutex_);
+  for (auto& [size, blocks] : free_lists_)
+    for (void* p : blocks) raw_free_(p);
+  free_lists_.clear();
+  stats_.bytes_cached = 0;
 }
 
-AllocatorStats HostAllocator::stats() const {
-  auto& s = impl();
-  std::lock_guard lock(s.mutex);
-  return s.stats;
+AllocatorStats CachingAllocator::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
 }
 
 }  // namespace gc

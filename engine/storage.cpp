@@ -11,7 +11,7 @@ namespace gc {
 static std::array<DeviceAllocator, 3>& device_allocators() {
   static std::array<DeviceAllocator, 3> table = [] {
     std::array<DeviceAllocator, 3> t;
-    auto& host = HostAllocator::instance();
+    auto& host = CachingAllocator::host();
     t[static_cast<int>(Device::CPU)] = {[&host](size_t n) { return host.allocate(n); },
                                         [&host](void* p, size_t n) { host.release(p, n); }};
     return t;

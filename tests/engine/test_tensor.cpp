@@ -33,14 +33,14 @@ TEST(Tensor, OtherDevicesAreAClearErrorWithoutABackend) {
 
 TEST(Allocator, BucketsRoundUpByAtMostAQuarter) {
   for (size_t bytes : {1ul, 257ul, 1000ul, 4097ul, 123457ul, 11075584ul}) {
-    size_t b = HostAllocator::bucket_size(bytes);
+    size_t b = CachingAllocator::bucket_size(bytes);
     EXPECT_GE(b, bytes);
     EXPECT_LE(b, bytes < 256 ? 256 : bytes + bytes / 4) << bytes;
   }
 }
 
 TEST(Allocator, ReusesFreedBlocksOfTheSameSize) {
-  auto& alloc = HostAllocator::instance();
+  auto& alloc = CachingAllocator::host();
   void* first;
   {
     Tensor t = Tensor::empty({128, 32, 26, 26});
