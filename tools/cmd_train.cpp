@@ -26,6 +26,8 @@ struct TrainArgs {
   std::string metrics;     // default: <out without .gcm>.metrics.jsonl
   std::string device = "cpu";
   int threads = 0;
+  std::string name = "mnist";  // model.name / model.version in the saved file (the server reports them)
+  int64_t version = 1;
 };
 
 std::string sibling(const std::string& out, const std::string& suffix) {
@@ -69,6 +71,12 @@ void run_train(TrainArgs& a, const CLI::App& cmd) {
               a.options.dataset.c_str(), static_cast<long long>(train.size()), static_cast<long long>(test.size()),
               static_cast<long long>(a.options.batch), a.options.optimizer.c_str(), a.options.lr,
               omp_get_max_threads());
+  auto info = [&] {
+    ModelInfo i = trainer.model_info();
+    i.name = a.name;
+    i.version = a.version;
+    return i;
+  };
   std::unique_ptr<ProgressBar> bar;
   training::TrainCallbacks cb;
   cb.on_batch = [&](int64_t done, int64_t total, double loss) {
@@ -91,16 +99,16 @@ void run_train(TrainArgs& a, const CLI::App& cmd) {
                               {"test_accuracy", r.test.accuracy()}, {"seconds", r.seconds},
                               {"images_per_second", r.images_per_second}}.dump()
             << std::endl;
-    if (best) save_model(a.out, trainer.model(), trainer.model_info());
+    if (best) save_model(a.out, trainer.model(), info());
     auto ckpt = trainer.checkpoint();
     ckpt.best_accuracy = std::max(ckpt.best_accuracy, r.test.accuracy());
-    save_model(a.checkpoint, trainer.model(), trainer.model_info(), &ckpt);
+    save_model(a.checkpoint, trainer.model(), info(), &ckpt);
   };
   trainer.run(cb);
   if (bar) bar->finish();
   if (trainer.epochs_done() < a.options.epochs) {  // stopped by --max-steps: checkpoint where we are
     auto ckpt = trainer.checkpoint();
-    save_model(a.checkpoint, trainer.model(), trainer.model_info(), &ckpt);
+    save_model(a.checkpoint, trainer.model(), info(), &ckpt);
     std::printf("stopped after %lld steps; checkpoint %s\n", static_cast<long long>(trainer.step()), a.checkpoint.c_str());
   } else {
     std::printf("done: best test accuracy %.2f%%, model %s, checkpoint %s, metrics %s\n",
@@ -133,6 +141,9 @@ void setup(CLI::App& app) {
   cmd->add_option("--checkpoint", args->checkpoint, "Checkpoint file (default: <out>.ckpt.gcm)");
   cmd->add_option("--metrics", args->metrics, "JSONL metrics log (default: <out>.metrics.jsonl)");
   cmd->add_option("--resume", args->resume, "Continue from a checkpoint file");
+  cmd->add_option("--name", args->name, "Model name stored in the file")->capture_default_str();
+  cmd->add_option("--version", args->version, "Model version stored in the file (the server reports it)")
+      ->capture_default_str();
   cmd->add_option("--device", args->device, "cpu (cuda, cuda-emu: see the CUDA backend)")->capture_default_str();
   cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
   cmd->callback([args, cmd] { run_train(*args, *cmd); });
