@@ -16,7 +16,8 @@ void ProgressBar::update(int64_t done, int64_t total, double running_loss) {
   double batches_per_s = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
   double eta = batches_per_s > 0 ? static_cast<double>(total - done) / batches_per_s : 0;
   int decile = static_cast<int>(fraction * 10);
-  if (!terminal_ && decile == last_decile_) return;
+  // Rates over a few milliseconds mean nothing: wait for a tenth of the epoch.
+  if (decile == 0 || (!terminal_ && decile == last_decile_)) return;
   last_decile_ = decile;
   constexpr int kWidth = 30;
   int filled = static_cast<int>(fraction * kWidth);
