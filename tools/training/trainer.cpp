@@ -159,7 +159,9 @@ std::vector<EpochResult> Trainer::run(const TrainCallbacks& cb) {
     r.train_loss = batches ? loss_sum / static_cast<double>(batches) : 0;
     r.seconds = seconds;
     r.images_per_second = static_cast<double>(images) / seconds;
-    r.test = evaluate(*model_, *test_loader_, 1000, options_.test_limit);
+    // Evaluating at the training batch size reuses the cached activation buffers
+    // (a larger batch would add its own, and peak memory with them).
+    r.test = evaluate(*model_, *test_loader_, options_.batch, options_.test_limit);
     last_accuracy_ = r.test.accuracy();
     results.push_back(r);
     if (cb.on_epoch) cb.on_epoch(r);
