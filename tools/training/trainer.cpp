@@ -99,6 +99,8 @@ void Trainer::resume(LoadedModel loaded) {
 ModelInfo Trainer::model_info() const {
   ModelInfo info;
   info.dataset = options_.dataset;
+  const auto& names = data::class_names(data::parse_dataset_kind(options_.dataset));
+  info.labels.assign(names.begin(), names.end());
   info.epochs = epochs_done_;
   info.seed = static_cast<int64_t>(options_.seed);
   info.test_accuracy = last_accuracy_;
