@@ -77,7 +77,7 @@ std::vector<std::shared_ptr<Node>> topological_order(const Tensor& root) {
 }
 
 static double l2_norm(const Tensor& t) {
-  if (t.device() != Device::CPU) return -1;
+  if (t.device() != Device::CPU) return l2_norm(t.to(Device::CPU));
   return dispatch_dtype(t.dtype(), [&]<typename T>() {
     const T* p = t.data<T>();
     double s = 0;

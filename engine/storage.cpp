@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/allocator.h"
+#include "engine/cuda_backend.h"
 
 namespace gc {
 
@@ -24,6 +25,7 @@ void register_device_allocator(Device device, DeviceAllocator allocator) {
 }
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
+  if (device != Device::CPU) ensure_device_allocator(device);
   auto& alloc = device_allocators()[static_cast<int>(device)];
   if (!alloc.allocate)
     throw std::runtime_error(std::string("no allocator for device '") + device_name(device) +

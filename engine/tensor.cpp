@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "engine/autograd.h"
+#include "engine/cuda_backend.h"
 
 namespace gc {
 
@@ -74,7 +75,7 @@ double Tensor::item() const {
 }
 
 std::vector<double> Tensor::to_doubles() const {
-  require_cpu(*this, "to_doubles");
+  if (device() != Device::CPU) return to(Device::CPU).to_doubles();
   return dispatch_dtype(dtype(), [&]<typename T>() {
     const T* p = data<T>();
     return std::vector<double>(p, p + numel());
@@ -108,9 +109,8 @@ Tensor Tensor::detach() const {
 }
 
 Tensor Tensor::clone() const {
-  require_cpu(*this, "clone");
   Tensor t = empty(shape(), dtype(), device());
-  std::memcpy(t.raw_data(), raw_data(), bytes());
+  t.copy_from(*this);
   return t;
 }
 
@@ -129,14 +129,16 @@ Tensor Tensor::to(DType target) const {
 }
 
 Tensor Tensor::to(Device target) const {
-  if (target == device()) return clone();
-  throw std::runtime_error(std::string("to(") + device_name(target) + "): copies between " +
-                           device_name(device()) + " and " + device_name(target) +
-                           " are not available in this build");
+  Tensor t = empty(shape(), dtype(), target);
+  t.copy_from(*this);
+  return t;
 }
 
 void Tensor::fill_(double value) {
-  require_cpu(*this, "fill_");
+  if (device() != Device::CPU) {
+    if (dtype() != DType::F32) throw std::invalid_argument("fill_: cuda tensors are f32 only");
+    return cuda_kernels(device()).fill(data<float>(), numel(), static_cast<float>(value));
+  }
   dispatch_dtype(dtype(), [&]<typename T>() {
     T* p = data<T>();
     for (int64_t i = 0; i < numel(); ++i) p[i] = static_cast<T>(value);
@@ -147,9 +149,19 @@ void Tensor::copy_from(const Tensor& other) {
   if (other.shape() != shape() || other.dtype() != dtype())
     throw_shape_error("copy_from", "destination " + shape().str() + " " + dtype_name(dtype()) +
                                        " vs source " + other.shape().str() + " " + dtype_name(other.dtype()));
-  require_cpu(*this, "copy_from");
-  require_cpu(other, "copy_from");
-  std::memcpy(raw_data(), other.raw_data(), bytes());
+  if (bytes() == 0) return;
+  Device from = other.device(), to = device();
+  if (from == Device::CPU && to == Device::CPU) {
+    std::memcpy(raw_data(), other.raw_data(), bytes());
+  } else if (from == Device::CPU) {
+    cuda_kernels(to).copy_to_device(raw_data(), other.raw_data(), bytes());
+  } else if (to == Device::CPU) {
+    cuda_kernels(from).copy_to_host(raw_data(), other.raw_data(), bytes());
+  } else if (from == to) {
+    cuda_kernels(to).copy_device(raw_data(), other.raw_data(), bytes());
+  } else {  // cuda ↔ cuda-emu: through the host
+    copy_from(other.to(Device::CPU));
+  }
 }
 
 Tensor& Tensor::requires_grad_(bool on) {

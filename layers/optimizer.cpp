@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "engine/autograd.h"
+#include "engine/cuda_backend.h"
 #include "kernels/cpu/optimizer.h"
 
 namespace gc {
@@ -43,18 +44,20 @@ void Optimizer::load_state(const OptimizerState& s) {
     if (slot == slots.end()) throw std::invalid_argument("optimizer state: unknown buffer '" + saved_name + "'");
     // Buffer names are "<kind>.<parameter name>"; the shapes must agree.
     std::string param_name = saved_name.substr(saved_name.find('.') + 1);
-    for (const ParamRef& p : params_)
-      if (p.name == param_name && p.tensor->shape() != saved.shape())
-        throw std::invalid_argument("optimizer state: buffer '" + saved_name + "' has shape " + saved.shape().str() +
-                                    ", parameter has " + p.tensor->shape().str());
-    *slot->second = saved.clone();
+    auto param = std::find_if(params_.begin(), params_.end(), [&](const ParamRef& p) { return p.name == param_name; });
+    if (param == params_.end())
+      throw std::invalid_argument("optimizer state: buffer '" + saved_name + "' names no parameter");
+    if (param->tensor->shape() != saved.shape())
+      throw std::invalid_argument("optimizer state: buffer '" + saved_name + "' has shape " + saved.shape().str() +
+                                  ", parameter has " + param->tensor->shape().str());
+    *slot->second = saved.to(param->tensor->device());
   }
   step_ = s.step;
 }
 
 // A zero buffer shaped like w, created on first use.
 static Tensor& lazy_zeros(Tensor& buffer, const Tensor& w) {
-  if (!buffer.defined()) buffer = Tensor::zeros(w.shape(), w.dtype());
+  if (!buffer.defined()) buffer = Tensor::zeros(w.shape(), w.dtype(), w.device());
   return buffer;
 }
 
@@ -63,9 +66,9 @@ Sgd::Sgd(std::vector<ParamRef> params, double lr, SgdOptions options)
 
 void Sgd::update(size_t i, Tensor& w, const Tensor& g, int64_t step) {
   float* velocity = options_.momentum != 0 ? lazy_zeros(velocity_[i], w).data<float>() : nullptr;
-  cpu::sgd_update(w.numel(), w.data<float>(), g.data<float>(), velocity, step, static_cast<float>(lr_),
-                  static_cast<float>(options_.momentum), static_cast<float>(options_.weight_decay),
-                  options_.nesterov);
+  auto update = w.device() == Device::CPU ? cpu::sgd_update : cuda_kernels(w.device()).sgd_update;
+  update(w.numel(), w.data<float>(), g.data<float>(), velocity, step, static_cast<float>(lr_),
+         static_cast<float>(options_.momentum), static_cast<float>(options_.weight_decay), options_.nesterov);
 }
 
 std::vector<std::pair<std::string, Tensor*>> Sgd::buffers() {
@@ -78,7 +81,8 @@ Adam::Adam(std::vector<ParamRef> params, double lr, AdamOptions options)
     : Optimizer(std::move(params), lr), options_(options), m_(params_.size()), v_(params_.size()) {}
 
 void Adam::update(size_t i, Tensor& w, const Tensor& g, int64_t step) {
-  cpu::adam_update(w.numel(), w.data<float>(), g.data<float>(), lazy_zeros(m_[i], w).data<float>(),
+  auto update = w.device() == Device::CPU ? cpu::adam_update : cuda_kernels(w.device()).adam_update;
+  update(w.numel(), w.data<float>(), g.data<float>(), lazy_zeros(m_[i], w).data<float>(),
                    lazy_zeros(v_[i], w).data<float>(), step, static_cast<float>(lr_),
                    static_cast<float>(options_.beta1), static_cast<float>(options_.beta2),
                    static_cast<float>(options_.eps), static_cast<float>(options_.weight_decay),

@@ -51,6 +51,14 @@ int64_t Sequential::parameter_count() {
   return n;
 }
 
+void Sequential::move_parameters(Device device) {
+  for (ParamRef p : parameters()) {
+    if (p.tensor->device() == device) continue;
+    *p.tensor = p.tensor->to(device);
+    p.tensor->requires_grad_();
+  }
+}
+
 void Sequential::convert_parameters(DType dtype) {
   for (ParamRef p : parameters()) {
     if (p.tensor->dtype() == dtype) continue;

@@ -26,6 +26,8 @@ class Sequential : public Module {
   int64_t parameter_count();
   // Converts every parameter to `dtype` in place (f64 for gradient checks).
   void convert_parameters(DType dtype);
+  // Moves every parameter to `device` (cpu, cuda, cuda-emu).
+  void move_parameters(Device device);
   const std::vector<std::unique_ptr<Module>>& layers() const { return layers_; }
 
  private:

@@ -28,7 +28,8 @@ static std::string utc_now() {
 }
 
 static TensorRecord to_record(const std::string& name, const Tensor& t) {
-  Tensor f = t.dtype() == DType::F32 ? t : t.to(DType::F32);
+  Tensor host = t.device() == Device::CPU ? t : t.to(Device::CPU);
+  Tensor f = host.dtype() == DType::F32 ? host : host.to(DType::F32);
   return TensorRecord::from_floats(name, f.shape().to_vector(), f.data<float>());
 }
 

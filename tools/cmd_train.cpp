@@ -7,11 +7,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "engine/graph_dump.h"
 #include "layers/spec.h"
 #include "serialize/model_store.h"
 #include "tools/command.h"
 #include "tools/data/dataset.h"
 #include "tools/progress.h"
+#include "tools/training/stats.h"
 #include "tools/training/trainer.h"
 
 namespace gc::tools {
@@ -28,6 +30,10 @@ struct TrainArgs {
   int threads = 0;
   std::string name = "mnist";  // model.name / model.version in the saved file (the server reports them)
   int64_t version = 1;
+  std::string dump_graph;   // DOT of the first step's tape
+  bool trace_backward = false;
+  int64_t stats_every = 0;  // per-layer statistics every N steps (0: off)
+  std::string stats;        // default: <out without .gcm>.stats.jsonl
 };
 
 std::string sibling(const std::string& out, const std::string& suffix) {
@@ -35,9 +41,36 @@ std::string sibling(const std::string& out, const std::string& suffix) {
   return (p.parent_path() / (p.stem().string() + suffix)).string();
 }
 
+// --dump-graph and --trace-backward look at the first step's tape.
+void add_tape_inspection(const TrainArgs& a, training::Trainer& trainer, training::TrainCallbacks& cb) {
+  if (a.dump_graph.empty() && !a.trace_backward) return;
+  auto graph = std::make_shared<GraphSnapshot>();
+  cb.before_first_backward = [&a, &trainer, graph](const Tensor& loss) {
+    if (!a.dump_graph.empty()) {
+      for (ParamRef p : trainer.model().parameters()) p.tensor->set_name(p.name);
+      *graph = snapshot_graph(loss);
+      set_record_grad_norms(true);
+    }
+    if (a.trace_backward) {
+      std::printf("backward trace of the first step (execution order):\n");
+      set_backward_observer([](const BackwardEvent& e) { std::printf("  %s\n", describe_backward(e).c_str()); });
+    }
+  };
+  cb.after_first_backward = [&a, graph](const Tensor&) {
+    set_backward_observer(nullptr);
+    set_record_grad_norms(false);
+    if (a.dump_graph.empty()) return;
+    std::ofstream out(a.dump_graph);
+    out << graph_to_dot(*graph);
+    if (!out) throw Failure("cannot write " + a.dump_graph);
+    *graph = {};
+    std::printf("autograd graph of the first step written to %s (render: dot -Tsvg %s -o graph.svg)\n",
+                a.dump_graph.c_str(), a.dump_graph.c_str());
+  };
+}
+
 void run_train(TrainArgs& a, const CLI::App& cmd) {
-  if (a.device != "cpu")
-    throw Failure("--device " + a.device + " is not available yet for training (use --device cpu)");
+  a.options.device = a.device;
   omp_set_num_threads(a.threads > 0 ? a.threads : omp_get_num_procs());
 
   std::optional<LoadedModel> resumed;
@@ -50,9 +83,12 @@ void run_train(TrainArgs& a, const CLI::App& cmd) {
     if (cmd.count("--epochs")) saved.epochs = a.options.epochs;
     saved.max_steps = a.options.max_steps;
     a.options = saved;
+    a.options.device = a.device;
   }
   if (a.checkpoint.empty()) a.checkpoint = sibling(a.out, ".ckpt.gcm");
   if (a.metrics.empty()) a.metrics = sibling(a.out, ".metrics.jsonl");
+  if (a.stats.empty()) a.stats = sibling(a.out, ".stats.jsonl");
+  if (a.stats_every < 0) throw Failure("--stats-every must be ≥ 0 (0: off), got " + std::to_string(a.stats_every));
 
   build_model(a.options.model);  // a bad spec fails before any data is read
   auto kind = data::parse_dataset_kind(a.options.dataset);
@@ -104,6 +140,16 @@ void run_train(TrainArgs& a, const CLI::App& cmd) {
     ckpt.best_accuracy = std::max(ckpt.best_accuracy, r.test.accuracy());
     save_model(a.checkpoint, trainer.model(), info(), &ckpt);
   };
+  std::ofstream stats_file;
+  std::unique_ptr<training::LayerStats> stats;
+  if (a.stats_every > 0) {
+    stats_file.open(a.stats, resumed ? std::ios::app : std::ios::trunc);
+    if (!stats_file) throw Failure("cannot open statistics log " + a.stats);
+    stats = std::make_unique<training::LayerStats>(trainer.model(), a.stats_every, trainer.step(), stats_file);
+    cb.before_update = [&](int64_t step) { stats->before_update(step); };
+    cb.after_update = [&](int64_t step) { stats->after_update(step); };
+  }
+  add_tape_inspection(a, trainer, cb);
   trainer.run(cb);
   if (bar) bar->finish();
   if (trainer.epochs_done() < a.options.epochs) {  // stopped by --max-steps: checkpoint where we are
@@ -144,8 +190,15 @@ void setup(CLI::App& app) {
   cmd->add_option("--name", args->name, "Model name stored in the file")->capture_default_str();
   cmd->add_option("--version", args->version, "Model version stored in the file (the server reports it)")
       ->capture_default_str();
-  cmd->add_option("--device", args->device, "cpu (cuda, cuda-emu: see the CUDA backend)")->capture_default_str();
+  cmd->add_option("--device", args->device, "cpu, cuda, or cuda-emu (our CUDA kernels on the CPU emulator: slow)")
+      ->check(CLI::IsMember({"cpu", "cuda", "cuda-emu"}))
+      ->capture_default_str();
   cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
+  cmd->add_option("--dump-graph", args->dump_graph, "Write the first step's autograd graph as Graphviz DOT");
+  cmd->add_flag("--trace-backward", args->trace_backward, "Print the first step's backward nodes with their times");
+  cmd->add_option("--stats-every", args->stats_every, "Per-layer statistics every N steps (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--stats", args->stats, "JSONL statistics log (default: <out>.stats.jsonl)");
   cmd->callback([args, cmd] { run_train(*args, *cmd); });
 }
 

@@ -16,7 +16,7 @@ namespace gc {
 static int to_int(int64_t v) { return static_cast<int>(v); }
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions o) {
-  detail::check_cpu_same_dtype("conv2d", {x, weight, bias});
+  detail::check_same_device_dtype("conv2d", {x, weight, bias});
   detail::check_rank("conv2d", "input", x, 4);
   detail::check_rank("conv2d", "weight", weight, 4);
   if (x.dim(1) != weight.dim(1))
@@ -37,32 +37,46 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
                                     std::to_string(o.padding) + ", dilation " + std::to_string(o.dilation) +
                                     " gives an empty output");
 
-  Tensor y = Tensor::empty({s.n, s.c_out, s.out_h(), s.out_w()}, x.dtype());
-  dispatch_dtype(x.dtype(), [&]<typename T>() {
-    cpu::conv2d_forward(s, x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
-  });
+  Tensor y = Tensor::empty({s.n, s.c_out, s.out_h(), s.out_w()}, x.dtype(), x.device());
+  detail::run_kernel(
+      x,
+      [&]<typename T>() {
+        cpu::conv2d_forward(s, x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
+      },
+      [&](const cuda::Kernels& k) {
+        k.conv2d_forward(s, x.data<float>(), weight.data<float>(), bias.defined() ? bias.data<float>() : nullptr,
+                         y.data<float>());
+      });
   return record("conv2d", {x, weight, bias}, y, [x, weight, bias, s](const Tensor& g) {
     Tensor gx, gw, gb;
-    dispatch_dtype(g.dtype(), [&]<typename T>() {
-      if (detail::wants_grad(x)) {
-        gx = Tensor::empty(x.shape(), x.dtype());
-        cpu::conv2d_backward_input(s, g.data<T>(), weight.data<T>(), gx.data<T>());
-      }
-      if (detail::wants_grad(weight)) {
-        gw = Tensor::empty(weight.shape(), weight.dtype());
-        cpu::conv2d_backward_weight(s, x.data<T>(), g.data<T>(), gw.data<T>());
-      }
-      if (detail::wants_grad(bias)) {
-        gb = Tensor::empty(bias.shape(), bias.dtype());
-        cpu::conv2d_backward_bias(s, g.data<T>(), gb.data<T>());
-      }
-    });
+    if (detail::wants_grad(x)) {
+      gx = Tensor::empty(x.shape(), x.dtype(), x.device());
+      detail::run_kernel(
+          g, [&]<typename T>() { cpu::conv2d_backward_input(s, g.data<T>(), weight.data<T>(), gx.data<T>()); },
+          [&](const cuda::Kernels& k) {
+            k.conv2d_backward_input(s, g.data<float>(), weight.data<float>(), gx.data<float>());
+          });
+    }
+    if (detail::wants_grad(weight)) {
+      gw = Tensor::empty(weight.shape(), weight.dtype(), weight.device());
+      detail::run_kernel(
+          g, [&]<typename T>() { cpu::conv2d_backward_weight(s, x.data<T>(), g.data<T>(), gw.data<T>()); },
+          [&](const cuda::Kernels& k) {
+            k.conv2d_backward_weight(s, x.data<float>(), g.data<float>(), gw.data<float>());
+          });
+    }
+    if (detail::wants_grad(bias)) {
+      gb = Tensor::empty(bias.shape(), bias.dtype(), bias.device());
+      detail::run_kernel(
+          g, [&]<typename T>() { cpu::conv2d_backward_bias(s, g.data<T>(), gb.data<T>()); },
+          [&](const cuda::Kernels& k) { k.conv2d_backward_bias(s, g.data<float>(), gb.data<float>()); });
+    }
     return std::vector<Tensor>{gx, gw, gb};
   });
 }
 
 static cpu::Pool2dShape pool_shape(const char* op, const Tensor& x, const Pool2dOptions& o) {
-  detail::check_cpu_same_dtype(op, {x});
+  detail::check_same_device_dtype(op, {x});
   detail::check_rank(op, "input", x, 4);
   int stride = o.stride == 0 ? o.kernel : o.stride;
   cpu::Pool2dShape s{};
@@ -79,28 +93,34 @@ static cpu::Pool2dShape pool_shape(const char* op, const Tensor& x, const Pool2d
 
 Tensor max_pool2d(const Tensor& x, Pool2dOptions o) {
   cpu::Pool2dShape s = pool_shape("max_pool2d", x, o);
-  Tensor y = Tensor::empty({s.n, s.c, s.out_h(), s.out_w()}, x.dtype());
+  Tensor y = Tensor::empty({s.n, s.c, s.out_h(), s.out_w()}, x.dtype(), x.device());
   // Arg-max indices live in a Storage so they come from the caching allocator.
-  auto argmax = std::make_shared<Storage>(static_cast<size_t>(y.numel()) * sizeof(int32_t), Device::CPU);
-  dispatch_dtype(x.dtype(), [&]<typename T>() {
-    cpu::max_pool2d_forward(s, x.data<T>(), y.data<T>(), static_cast<int32_t*>(argmax->data()));
-  });
+  auto argmax = std::make_shared<Storage>(static_cast<size_t>(y.numel()) * sizeof(int32_t), x.device());
+  auto* indices = static_cast<int32_t*>(argmax->data());
+  detail::run_kernel(
+      x, [&]<typename T>() { cpu::max_pool2d_forward(s, x.data<T>(), y.data<T>(), indices); },
+      [&](const cuda::Kernels& k) { k.max_pool2d_forward(s, x.data<float>(), y.data<float>(), indices); });
   return record("max_pool2d", {x}, y, [x, s, argmax](const Tensor& g) {
-    Tensor gx = Tensor::empty(x.shape(), x.dtype());
-    dispatch_dtype(g.dtype(), [&]<typename T>() {
-      cpu::max_pool2d_backward(s, g.data<T>(), static_cast<int32_t*>(argmax->data()), gx.data<T>());
-    });
+    Tensor gx = Tensor::empty(x.shape(), x.dtype(), x.device());
+    auto* indices = static_cast<const int32_t*>(argmax->data());
+    detail::run_kernel(
+        g, [&]<typename T>() { cpu::max_pool2d_backward(s, g.data<T>(), indices, gx.data<T>()); },
+        [&](const cuda::Kernels& k) { k.max_pool2d_backward(s, g.data<float>(), indices, gx.data<float>()); });
     return std::vector<Tensor>{gx};
   });
 }
 
 Tensor avg_pool2d(const Tensor& x, Pool2dOptions o) {
   cpu::Pool2dShape s = pool_shape("avg_pool2d", x, o);
-  Tensor y = Tensor::empty({s.n, s.c, s.out_h(), s.out_w()}, x.dtype());
-  dispatch_dtype(x.dtype(), [&]<typename T>() { cpu::avg_pool2d_forward(s, x.data<T>(), y.data<T>()); });
+  Tensor y = Tensor::empty({s.n, s.c, s.out_h(), s.out_w()}, x.dtype(), x.device());
+  detail::run_kernel(
+      x, [&]<typename T>() { cpu::avg_pool2d_forward(s, x.data<T>(), y.data<T>()); },
+      [&](const cuda::Kernels& k) { k.avg_pool2d_forward(s, x.data<float>(), y.data<float>()); });
   return record("avg_pool2d", {x}, y, [x, s](const Tensor& g) {
-    Tensor gx = Tensor::empty(x.shape(), x.dtype());
-    dispatch_dtype(g.dtype(), [&]<typename T>() { cpu::avg_pool2d_backward(s, g.data<T>(), gx.data<T>()); });
+    Tensor gx = Tensor::empty(x.shape(), x.dtype(), x.device());
+    detail::run_kernel(
+        g, [&]<typename T>() { cpu::avg_pool2d_backward(s, g.data<T>(), gx.data<T>()); },
+        [&](const cuda::Kernels& k) { k.avg_pool2d_backward(s, g.data<float>(), gx.data<float>()); });
     return std::vector<Tensor>{gx};
   });
 }

@@ -46,24 +46,26 @@ static Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
 // ∂y summed down to the shape of the operand that was broadcast.
 static Tensor reduce_to(const Tensor& g, const Shape& target) {
   if (g.shape() == target) return g;
-  Tensor out = Tensor::empty(target, g.dtype());
-  dispatch_dtype(g.dtype(), [&]<typename T>() {
-    cpu::sum_to_shape(dims4(g.shape()), g.data<T>(), dims4(target), out.data<T>());
-  });
+  Tensor out = Tensor::empty(target, g.dtype(), g.device());
+  detail::run_kernel(
+      g, [&]<typename T>() { cpu::sum_to_shape(dims4(g.shape()), g.data<T>(), dims4(target), out.data<T>()); },
+      [&](const cuda::Kernels& k) {
+        k.sum_to_shape(dims4(g.shape()), g.data<float>(), dims4(target), out.data<float>());
+      });
   return out;
 }
 
 static Tensor binary_raw(cpu::BinaryOp op, const Tensor& a, const Tensor& b, const Shape& out_shape) {
-  Tensor y = Tensor::empty(out_shape, a.dtype());
-  dispatch_dtype(a.dtype(), [&]<typename T>() {
-    cpu::binary_forward(op, dims4(out_shape), a.data<T>(), broadcast_strides(a.shape()), b.data<T>(),
-                        broadcast_strides(b.shape()), y.data<T>());
-  });
+  Tensor y = Tensor::empty(out_shape, a.dtype(), a.device());
+  cpu::Dims4 shape = dims4(out_shape), sa = broadcast_strides(a.shape()), sb = broadcast_strides(b.shape());
+  detail::run_kernel(
+      a, [&]<typename T>() { cpu::binary_forward(op, shape, a.data<T>(), sa, b.data<T>(), sb, y.data<T>()); },
+      [&](const cuda::Kernels& k) { k.binary_forward(op, shape, a.data<float>(), sa, b.data<float>(), sb, y.data<float>()); });
   return y;
 }
 
 static Tensor binary(const char* name, cpu::BinaryOp op, const Tensor& a, const Tensor& b) {
-  detail::check_cpu_same_dtype(name, {a, b});
+  detail::check_same_device_dtype(name, {a, b});
   Shape out_shape = broadcast_shape(name, a.shape(), b.shape());
   Tensor y = binary_raw(op, a, b, out_shape);
   return record(name, {a, b}, y, [op, a, b](const Tensor& g) {
@@ -84,31 +86,43 @@ Tensor sub(const Tensor& a, const Tensor& b) { return binary("sub", cpu::BinaryO
 Tensor mul(const Tensor& a, const Tensor& b) { return binary("mul", cpu::BinaryOp::Mul, a, b); }
 
 Tensor scale(const Tensor& x, double factor) {
-  detail::check_cpu_same_dtype("scale", {x});
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  dispatch_dtype(x.dtype(), [&]<typename T>() { cpu::scale(x.numel(), T(factor), x.data<T>(), y.data<T>()); });
+  detail::check_same_device_dtype("scale", {x});
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  detail::run_kernel(
+      x, [&]<typename T>() { cpu::scale(x.numel(), T(factor), x.data<T>(), y.data<T>()); },
+      [&](const cuda::Kernels& k) { k.scale(x.numel(), static_cast<float>(factor), x.data<float>(), y.data<float>()); });
   return record("scale", {x}, y, [factor](const Tensor& g) { return std::vector<Tensor>{scale(g, factor)}; });
 }
 
-// An activation whose backward needs either its input or its output.
+// An activation whose backward needs either its input or its output. The
+// kernel pairs come from kernels/cpu/activation.h and the CUDA table.
+using CudaUnary = void (*)(int64_t, const float*, float*);
+using CudaUnaryBackward = void (*)(int64_t, const float*, const float*, float*);
+
 template <typename Forward, typename Backward>
-static Tensor activation(const char* name, const Tensor& x, bool backward_uses_output, Forward fwd, Backward bwd) {
-  detail::check_cpu_same_dtype(name, {x});
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  dispatch_dtype(x.dtype(), [&]<typename T>() { fwd(x.numel(), x.data<T>(), y.data<T>()); });
+static Tensor activation(const char* name, const Tensor& x, bool backward_uses_output, Forward fwd, Backward bwd,
+                         CudaUnary cuda::Kernels::*cuda_fwd, CudaUnaryBackward cuda::Kernels::*cuda_bwd) {
+  detail::check_same_device_dtype(name, {x});
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  detail::run_kernel(
+      x, [&]<typename T>() { fwd(x.numel(), x.data<T>(), y.data<T>()); },
+      [&](const cuda::Kernels& k) { (k.*cuda_fwd)(x.numel(), x.data<float>(), y.data<float>()); });
   // Saving the output itself would make a cycle (output → node → output); a
   // detached view shares the memory without the graph.
   Tensor saved = backward_uses_output ? y.detach() : x;
-  return record(name, {x}, y, [saved, bwd](const Tensor& g) {
-    Tensor gx = Tensor::empty(g.shape(), g.dtype());
-    dispatch_dtype(g.dtype(), [&]<typename T>() { bwd(g.numel(), saved.data<T>(), g.data<T>(), gx.data<T>()); });
+  return record(name, {x}, y, [saved, bwd, cuda_bwd](const Tensor& g) {
+    Tensor gx = Tensor::empty(g.shape(), g.dtype(), g.device());
+    detail::run_kernel(
+        g, [&]<typename T>() { bwd(g.numel(), saved.data<T>(), g.data<T>(), gx.data<T>()); },
+        [&](const cuda::Kernels& k) { (k.*cuda_bwd)(g.numel(), saved.data<float>(), g.data<float>(), gx.data<float>()); });
     return std::vector<Tensor>{gx};
   });
 }
 
-#define GC_KERNEL_PAIR(name) \
-  [](int64_t n, const auto* a, auto* b) { cpu::name##_forward(n, a, b); }, \
-  [](int64_t n, const auto* s, const auto* g, auto* d) { cpu::name##_backward(n, s, g, d); }
+#define GC_KERNEL_PAIR(name)                                                     \
+  [](int64_t n, const auto* a, auto* b) { cpu::name##_forward(n, a, b); },       \
+      [](int64_t n, const auto* s, const auto* g, auto* d) { cpu::name##_backward(n, s, g, d); }, \
+      &cuda::Kernels::name##_forward, &cuda::Kernels::name##_backward
 
 Tensor relu(const Tensor& x) { return activation("relu", x, false, GC_KERNEL_PAIR(relu)); }
 Tensor tanh(const Tensor& x) { return activation("tanh", x, true, GC_KERNEL_PAIR(tanh)); }

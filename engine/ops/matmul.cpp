@@ -1,8 +1,6 @@
 // matmul and linear over our SGEMM (kernels/cpu/gemm.h).
 //   C = A·B:          ∂A = ∂C·Bᵀ,  ∂B = Aᵀ·∂C
 //   y = x·Wᵀ + b:     ∂x = ∂y·W,   ∂W = ∂yᵀ·x,  ∂b = Σ_rows ∂y
-#include <algorithm>
-
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/ops/common.h"
@@ -13,16 +11,18 @@ namespace gc {
 
 // C[m,n] = op(A)·op(B) into a new tensor.
 static Tensor gemm_new(bool ta, bool tb, const Tensor& a, const Tensor& b, int m, int n, int k) {
-  Tensor c = Tensor::empty({m, n}, a.dtype());
+  Tensor c = Tensor::empty({m, n}, a.dtype(), a.device());
   int lda = static_cast<int>(a.dim(1)), ldb = static_cast<int>(b.dim(1));
-  dispatch_dtype(a.dtype(), [&]<typename T>() {
-    cpu::gemm(ta, tb, m, n, k, T(1), a.data<T>(), lda, b.data<T>(), ldb, T(0), c.data<T>(), n);
-  });
+  detail::run_kernel(
+      a, [&]<typename T>() { cpu::gemm(ta, tb, m, n, k, T(1), a.data<T>(), lda, b.data<T>(), ldb, T(0), c.data<T>(), n); },
+      [&](const cuda::Kernels& kk) {
+        kk.sgemm(ta, tb, m, n, k, 1.f, a.data<float>(), lda, b.data<float>(), ldb, 0.f, c.data<float>(), n);
+      });
   return c;
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
-  detail::check_cpu_same_dtype("matmul", {a, b});
+  detail::check_same_device_dtype("matmul", {a, b});
   detail::check_rank("matmul", "a", a, 2);
   detail::check_rank("matmul", "b", b, 2);
   if (a.dim(1) != b.dim(0))
@@ -39,16 +39,16 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 
 // Σ over rows of a [rows, cols] tensor → [cols].
 static Tensor column_sums(const Tensor& g) {
-  Tensor out = Tensor::empty({g.dim(1)}, g.dtype());
-  dispatch_dtype(g.dtype(), [&]<typename T>() {
-    cpu::sum_to_shape(cpu::Dims4{{1, 1, g.dim(0), g.dim(1)}}, g.data<T>(),
-                      cpu::Dims4{{1, 1, 1, g.dim(1)}}, out.data<T>());
-  });
+  Tensor out = Tensor::empty({g.dim(1)}, g.dtype(), g.device());
+  cpu::Dims4 in_shape{{1, 1, g.dim(0), g.dim(1)}}, out_shape{{1, 1, 1, g.dim(1)}};
+  detail::run_kernel(
+      g, [&]<typename T>() { cpu::sum_to_shape(in_shape, g.data<T>(), out_shape, out.data<T>()); },
+      [&](const cuda::Kernels& k) { k.sum_to_shape(in_shape, g.data<float>(), out_shape, out.data<float>()); });
   return out;
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  detail::check_cpu_same_dtype("linear", {x, weight, bias});
+  detail::check_same_device_dtype("linear", {x, weight, bias});
   detail::check_rank("linear", "input", x, 2);
   detail::check_rank("linear", "weight", weight, 2);
   if (x.dim(1) != weight.dim(1))
@@ -58,16 +58,18 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     throw_shape_error("linear", "bias " + bias.shape().str() + " does not fit weight " + weight.shape().str());
   int n = static_cast<int>(x.dim(0)), in = static_cast<int>(x.dim(1)), out = static_cast<int>(weight.dim(0));
 
-  Tensor y = Tensor::empty({n, out}, x.dtype());
-  dispatch_dtype(x.dtype(), [&]<typename T>() {
-    T* py = y.data<T>();
-    T beta = 0;
-    if (bias.defined()) {  // start from the bias broadcast over rows, then y += x·Wᵀ
-      for (int r = 0; r < n; ++r) std::copy_n(bias.data<T>(), out, py + static_cast<int64_t>(r) * out);
-      beta = 1;
-    }
-    cpu::gemm(false, true, n, out, in, T(1), x.data<T>(), in, weight.data<T>(), in, beta, py, out);
-  });
+  // Start from the bias broadcast over rows, then y += x·Wᵀ.
+  Tensor y = bias.defined() ? add(Tensor::zeros({n, out}, x.dtype(), x.device()), bias.detach())
+                            : Tensor::empty({n, out}, x.dtype(), x.device());
+  float beta = bias.defined() ? 1.f : 0.f;
+  detail::run_kernel(
+      x,
+      [&]<typename T>() {
+        cpu::gemm(false, true, n, out, in, T(1), x.data<T>(), in, weight.data<T>(), in, T(beta), y.data<T>(), out);
+      },
+      [&](const cuda::Kernels& k) {
+        k.sgemm(false, true, n, out, in, 1.f, x.data<float>(), in, weight.data<float>(), in, beta, y.data<float>(), out);
+      });
   return record("linear", {x, weight, bias}, y, [x, weight, bias, n, in, out](const Tensor& g) {
     Tensor gx, gw, gb;
     if (detail::wants_grad(x)) gx = gemm_new(false, false, g, weight, n, in, out);

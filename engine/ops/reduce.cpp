@@ -8,12 +8,14 @@
 namespace gc {
 
 static Tensor scaled_sum(const char* name, const Tensor& x, double factor) {
-  detail::check_cpu_same_dtype(name, {x});
-  Tensor y = Tensor::empty(Shape{}, x.dtype());
-  dispatch_dtype(x.dtype(), [&]<typename T>() { *y.data<T>() = T(cpu::sum(x.numel(), x.data<T>()) * factor); });
+  detail::check_same_device_dtype(name, {x});
+  double total = detail::run_kernel(
+      x, [&]<typename T>() { return static_cast<double>(cpu::sum(x.numel(), x.data<T>())); },
+      [&](const cuda::Kernels& k) { return static_cast<double>(k.sum(x.numel(), x.data<float>())); });
+  Tensor y = Tensor::full(Shape{}, total * factor, x.dtype(), x.device());
   Shape in_shape = x.shape();
   return record(name, {x}, y, [in_shape, factor](const Tensor& g) {
-    return std::vector<Tensor>{Tensor::full(in_shape, g.item() * factor, g.dtype())};
+    return std::vector<Tensor>{Tensor::full(in_shape, g.item() * factor, g.dtype(), g.device())};
   });
 }
 

@@ -17,7 +17,7 @@ std::string TrainOptions::to_json() const {
                       {"schedule", schedule},   {"seed", seed},
                       {"augment", augment},     {"dataset", dataset},
                       {"train_limit", train_limit}, {"test_limit", test_limit},
-                      {"log_every", log_every}};
+                      {"log_every", log_every}, {"device", device}};
   return j.dump();
 }
 
@@ -39,6 +39,7 @@ TrainOptions TrainOptions::from_json(const std::string& text) {
   o.train_limit = j.at("train_limit");
   o.test_limit = j.at("test_limit");
   o.log_every = j.at("log_every");
+  o.device = j.value("device", "cpu");
   return o;
 }
 
@@ -66,6 +67,7 @@ Trainer::Trainer(TrainOptions options, const data::Dataset& train, const data::D
                                 " per image; the 10 classes need [1, 10]");
   model_->reset_parameters(options_.seed, options_.init);
   model_->set_seed(options_.seed);
+  model_->move_parameters(parse_device(options_.device));
   make_optimizer();
 }
 
@@ -82,6 +84,7 @@ void Trainer::resume(LoadedModel loaded) {
                                 "' differs from '" + model_->spec() + "'");
   model_ = std::move(loaded.model);
   model_->set_seed(options_.seed);
+  model_->move_parameters(parse_device(options_.device));
   make_optimizer();
   const TrainingCheckpoint& c = *loaded.checkpoint;
   optimizer_->load_state(c.optimizer);
@@ -122,6 +125,7 @@ TrainingCheckpoint Trainer::checkpoint() const {
 std::vector<EpochResult> Trainer::run(const TrainCallbacks& cb) {
   std::vector<EpochResult> results;
   std::vector<int32_t> labels;
+  const Device device = parse_device(options_.device);
   model_->set_training_mode(true);
   while (epochs_done_ < options_.epochs) {
     auto start = std::chrono::steady_clock::now();
@@ -131,15 +135,18 @@ std::vector<EpochResult> Trainer::run(const TrainCallbacks& cb) {
     for (data::BatchView batch = loader_->next(); batch.size > 0; batch = loader_->next()) {
       Tensor x = Tensor::empty({batch.size, 1, 28, 28});
       std::copy_n(batch.images, x.numel(), x.data<float>());
+      if (device != Device::CPU) x = x.to(device);
       labels.assign(batch.labels, batch.labels + batch.size);
 
       optimizer_->set_lr(schedule_.lr_at(step_));
       Tensor loss = softmax_cross_entropy((*model_)(x), labels);
       double loss_value = loss.item();
+      if (step_ == 0 && cb.before_first_backward) cb.before_first_backward(loss);
       loss.backward();
       if (step_ == 0 && cb.after_first_backward) cb.after_first_backward(loss);
       if (cb.before_update) cb.before_update(step_);
       optimizer_->step();
+      if (cb.after_update) cb.after_update(step_);
       optimizer_->zero_grad();
       ++step_;
 

@@ -40,6 +40,7 @@ struct TrainOptions {
   int64_t test_limit = 0;   // evaluate on the first N test images (0: all)
   int64_t max_steps = 0;    // stop (and checkpoint) after this many steps in total (0: no limit)
   int64_t log_every = 100;  // a JSONL step line every N steps
+  std::string device = "cpu";  // cpu, cuda, or cuda-emu (the CUDA kernels on the emulator)
 
   std::string to_json() const;
   static TrainOptions from_json(const std::string& json);
@@ -59,9 +60,12 @@ struct TrainCallbacks {
   std::function<void(const EpochResult&)> on_epoch;
   // Progress within an epoch: batches done, batches in the epoch, running loss.
   std::function<void(int64_t done, int64_t total, double running_loss)> on_batch;
-  // After the first backward (graph dumps), and before each optimizer step (statistics).
+  // Around the first backward (graph dumps and traces: backward frees the tape),
+  // and around each optimizer step (statistics).
+  std::function<void(const Tensor& loss)> before_first_backward;
   std::function<void(const Tensor& loss)> after_first_backward;
   std::function<void(int64_t step)> before_update;
+  std::function<void(int64_t step)> after_update;
 };
 
 class Trainer {
