@@ -1,7 +1,7 @@
 // libFuzzer target: arbitrary bytes through the IDX images and labels
 // parsers. Rejecting input with std::runtime_error is the expected outcome;
 // anything else (a crash, a sanitizer report, another exception type) is a bug.
-// Build: tools/data/fuzz_idx.cpp + tools/data/idx_parse.cpp, include path = repo root.
+// fuzz-sources: tools/data/idx_parse.cpp
 #include "tools/data/idx.h"
 
 #include <cstddef>
