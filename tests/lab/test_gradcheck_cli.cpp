@@ -1,0 +1,60 @@
+// gradcore gradcheck on every preset and on a spec with the remaining layer
+// kinds (tanh, avg pooling, dropout, sigmoid); a few elements per tensor keep it fast.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "tests/lab/cli_run.h"
+
+namespace gc::test {
+namespace {
+
+void expect_all_pass(const std::string& model, int tensors) {
+  CliRun r = gradcore("gradcheck --model '" + model + "' --batch 2 --max-elements 3 --seed 5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(count_lines_with(r.output, "  PASS\n"), tensors) << r.output;
+  EXPECT_EQ(count_lines_with(r.output, "FAIL"), 0) << r.output;
+  EXPECT_NE(r.output.find("all " + std::to_string(tensors) + " parameter tensors PASS"), std::string::npos) << r.output;
+}
+
+TEST(GradcheckCli, SeedCnn) { expect_all_pass("seed-cnn", 10); }
+TEST(GradcheckCli, Lenet5) { expect_all_pass("lenet5", 10); }
+TEST(GradcheckCli, Mlp) { expect_all_pass("mlp", 4); }
+TEST(GradcheckCli, OtherLayerKinds) {
+  expect_all_pass("conv(1,2,3,1,1) tanh avgpool(2) conv(2,3,3,2,0) sigmoid flatten dropout(0.3) linear(108,10)", 6);
+}
+
+TEST(GradcheckCli, EveryElementOfASmallModel) {
+  CliRun r = gradcore("gradcheck --model 'avgpool(4) flatten linear(49,10)' --batch 3 --max-elements 0");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("fc1.weight       [10, 49]                 490"), std::string::npos) << r.output;
+}
+
+TEST(GradcheckCli, GraphDumpAndTrace) {
+  auto dot = temp_dir("gradcheck") / "mlp.dot";
+  CliRun r = gradcore("gradcheck --model mlp --batch 2 --max-elements 1 --trace-backward --dump-graph " + dot.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Backward runs from the loss to the first layer.
+  size_t loss = r.output.find(" softmax_cross_entropy  out []"), first = r.output.find(" reshape  out [2, 784]");
+  ASSERT_NE(loss, std::string::npos) << r.output;
+  ASSERT_NE(first, std::string::npos) << r.output;
+  EXPECT_LT(loss, first);
+  std::stringstream text;
+  text << std::ifstream(dot).rdbuf();
+  for (const char* fragment : {"digraph tape", "fc1.weight\\n[64, 784]", "input\\n[2, 1, 28, 28]", "softmax_cross_entropy",
+                               "grad norm", "->"})
+    EXPECT_NE(text.str().find(fragment), std::string::npos) << fragment << "\n" << text.str();
+}
+
+TEST(GradcheckCli, BadInputIsOneLine) {
+  for (const char* args : {"--model mlp --device cuda", "--model seed-cn", "--model mlp --batch 0",
+                           "--model mlp --max-elements -1", "--model 'flatten linear(784,10)' --dump-graph /nonexistent/x.dot"}) {
+    CliRun r = gradcore(std::string("gradcheck ") + args);
+    EXPECT_EQ(r.exit_code, 1) << args << ": " << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << args << ": " << r.output;
+  }
+}
+
+}  // namespace
+}  // namespace gc::test

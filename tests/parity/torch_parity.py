@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""Checks a `gradcore grads` dump against PyTorch (in the spirit of llm.c's
+test against a PyTorch-dumped state).
+
+    gradcore grads --model seed-cnn --data test --index 0 --count 16 --adam-steps 10 --out grads.gcm
+    /usr/bin/python3 tests/parity/torch_parity.py grads.gcm
+
+Builds the network of `model.architecture` in PyTorch, loads the dumped
+weights, runs the dumped batch and compares logits, loss and every parameter
+gradient with gradcore's; then, when the dump has `adam.losses`, runs the same
+number of Adam steps (torch.optim.Adam, same lr, betas 0.9/0.999, eps 1e-8)
+from the same weights on the same batch and compares the losses.
+
+PyTorch computes in float32 like gradcore. A tensor matches when its
+norm-wise relative error ‖gradcore − torch‖ / ‖torch‖ is ≤ 1e-4 (a loss or
+Adam loss: |Δ| / |torch| ≤ 1e-4). Exit 0 when everything matches, 1 on a
+mismatch, 2 on bad input, 77 when torch is not installed (ctest: skipped).
+"""
+import math
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gcm import GcmError, read_gcm  # noqa: E402
+
+try:
+    import torch
+    from torch import nn
+except ImportError:
+    print("SKIP: PyTorch is not installed (Debian: apt-get install python3-torch)")
+    sys.exit(77)
+
+TOLERANCE = 1e-4
+
+
+def build(spec):
+    """nn.Sequential for a gradcore spec, and gradcore's parameter name of each layer."""
+    layers, names, counts = [], [], {}
+    for token in spec.split():
+        m = re.fullmatch(r"(\w+)(?:\(([^)]*)\))?", token)
+        if not m:
+            raise ValueError("spec token %r" % token)
+        kind, args = m.group(1), m.group(2)
+        nums = [float(a) if "." in a else int(a) for a in args.split(",")] if args else []
+        if kind == "conv":
+            in_, out, k = nums[:3]
+            stride, pad = nums[3:5] if len(nums) == 5 else (1, 0)
+            layer, short = nn.Conv2d(in_, out, k, stride, pad), "conv"
+        elif kind == "linear":
+            layer, short = nn.Linear(*nums), "fc"
+        elif kind in ("maxpool", "avgpool"):
+            cls = nn.MaxPool2d if kind == "maxpool" else nn.AvgPool2d
+            layer, short = cls(nums[0], nums[1] if len(nums) > 1 else nums[0]), kind
+        elif kind in ("relu", "tanh", "sigmoid", "flatten"):
+            layer, short = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "flatten": nn.Flatten}[kind](), kind
+        elif kind == "dropout":
+            layer, short = nn.Dropout(nums[0]), kind
+        else:
+            raise ValueError("spec token %r: unknown layer" % token)
+        counts[short] = counts.get(short, 0) + 1
+        layers.append(layer)
+        names.append("%s%d" % (short, counts[short]))
+    return nn.Sequential(*layers), names
+
+
+def tensor(section, name):
+    dtype, shape, blob = section.tensors[name]
+    t = torch.frombuffer(bytearray(blob), dtype={"f32": torch.float32, "i32": torch.int32}[dtype])
+    return t.reshape(shape) if shape else t.reshape(())
+
+
+def rel_error(ours, theirs):
+    diff = (ours.double() - theirs.double()).norm().item()
+    scale = theirs.double().norm().item()
+    return diff / scale if scale > 0 else diff
+
+
+def main():
+    if len(sys.argv) != 2:
+        print("usage: torch_parity.py GRADS.gcm", file=sys.stderr)
+        return 2
+    try:
+        f = read_gcm(sys.argv[1])
+        model_section, grads = f.sections["model"], f.sections["grads"]
+    except (OSError, GcmError, KeyError) as e:
+        print("torch_parity: %s" % e, file=sys.stderr)
+        return 2
+    torch.manual_seed(0)
+    spec = model_section.metadata["model.architecture"]
+    net, layer_names = build(spec)
+    params = {}
+    for layer, lname in zip(net, layer_names):
+        for pname, p in layer.named_parameters():
+            full = "%s.%s" % (lname, pname)
+            with torch.no_grad():
+                p.copy_(tensor(model_section, full))
+            params[full] = p
+    net.eval()  # gradcore's dump runs in evaluation mode (dropout off)
+
+    x = tensor(grads, "input")
+    labels = tensor(grads, "labels").long()
+    logits = net(x)
+    loss = nn.functional.cross_entropy(logits, labels)
+    loss.backward()
+
+    rows = [("logits", rel_error(tensor(grads, "logits"), logits.detach())),
+            ("loss", rel_error(tensor(grads, "loss"), loss.detach()))]
+    rows += [("grad." + n, rel_error(tensor(grads, "grad." + n), p.grad)) for n, p in params.items()]
+
+    adam = grads.metadata.get("adam.losses")
+    if adam:
+        opt = torch.optim.Adam(params.values(), lr=grads.metadata["adam.lr"], betas=(0.9, 0.999), eps=1e-8)
+        for step, ours in enumerate(adam):
+            opt.zero_grad()
+            l = nn.functional.cross_entropy(net(x), labels)
+            rows.append(("adam loss %d" % (step + 1), abs(ours - l.item()) / abs(l.item())))
+            l.backward()
+            opt.step()
+
+    print("%s: %s, batch %d; tolerance %.0e (relative, float32)" % (sys.argv[1], spec, x.shape[0], TOLERANCE))
+    print("%-22s %12s  %s" % ("tensor", "rel error", "result"))
+    failed = 0
+    for name, err in rows:
+        ok = err <= TOLERANCE  # False for NaN
+        failed += not ok
+        print("%-22s %12.3e  %s" % (name, err, "PASS" if ok else "FAIL"))
+    if adam:
+        print("adam losses: gradcore %.6f -> %.6f" % (adam[0], adam[-1]))
+    if failed:
+        print("%d of %d comparisons FAIL" % (failed, len(rows)))
+        return 1
+    print("all %d comparisons PASS" % len(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
