@@ -15,13 +15,16 @@ namespace {
 // splitmix64 so nearby seeds and epochs give unrelated orders.
 uint64_t epoch_shuffle_seed(uint64_t seed, int64_t epoch) {
   uint64_t state = seed;
-  uint64_t mixed = splitmix64(state) ^ static_cast<uint64_t>(epoch);
-  return splitmix64(mixed);
+  uint64_t mixed = cpu::splitmix64_next(state) ^ static_cast<uint64_t>(epoch);
+  return cpu::splitmix64_next(mixed);
 }
 
 // The augmentation stream is seeded apart from the shuffle streams ("augment"
 // in ASCII as a stream tag).
 constexpr uint64_t kAugmentStreamTag = 0x006175676d656e74ull;
+
+// Uniform in [-limit, limit).
+float symmetric(cpu::Rng& rng, float limit) { return limit * (2.0f * rng.uniform_float() - 1.0f); }
 
 }  // namespace
 
@@ -88,8 +91,8 @@ int64_t DataLoader::batches_per_epoch() const {
 void DataLoader::start_epoch() {
   std::iota(order_.begin(), order_.end(), 0);
   if (options_.shuffle) {
-    Xoshiro256 rng(epoch_shuffle_seed(options_.seed, epoch_));
-    fisher_yates_shuffle(order_.data(), static_cast<int64_t>(order_.size()), rng);
+    cpu::Rng rng(epoch_shuffle_seed(options_.seed, epoch_));
+    cpu::shuffle(static_cast<int64_t>(order_.size()), order_.data(), rng);
   }
 }
 
@@ -101,10 +104,10 @@ void DataLoader::write_example(int64_t index, float* image, bool augment) {
   }
   const Augmentation& aug = options_.augmentation;
   Jitter jitter;
-  jitter.shift_x = augment_rng_.symmetric(aug.max_shift_px);
-  jitter.shift_y = augment_rng_.symmetric(aug.max_shift_px);
+  jitter.shift_x = symmetric(augment_rng_, aug.max_shift_px);
+  jitter.shift_y = symmetric(augment_rng_, aug.max_shift_px);
   jitter.rotation_rad =
-      augment_rng_.symmetric(aug.max_rotation_deg) * static_cast<float>(std::numbers::pi / 180);
+      symmetric(augment_rng_, aug.max_rotation_deg) * static_cast<float>(std::numbers::pi / 180);
   jitter_image(src, jitter, image);
   for (int64_t k = 0; k < kImagePixels; ++k) image[k] = normalize(image[k]);
 }
@@ -133,7 +136,7 @@ BatchView DataLoader::next() {
 }
 
 LoaderState DataLoader::state() const {
-  return LoaderState{options_.seed, dataset_.size(), epoch_, position_, augment_rng_.words()};
+  return LoaderState{options_.seed, dataset_.size(), epoch_, position_, augment_rng_.state().words};
 }
 
 void DataLoader::restore(const LoaderState& state) {
@@ -155,7 +158,7 @@ void DataLoader::restore(const LoaderState& state) {
   epoch_ = state.epoch;
   start_epoch();
   position_ = state.position;
-  augment_rng_.set_words(state.augment_rng);
+  augment_rng_.set_state({state.augment_rng});
 }
 
 void DataLoader::gather(int64_t first, int64_t count, float* images, int32_t* labels) const {

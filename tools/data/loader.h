@@ -11,7 +11,7 @@
 #pragma once
 
 #include "tools/data/dataset.h"
-#include "tools/data/rng.h"
+#include "kernels/cpu/rng.h"
 
 #include <array>
 #include <cstdint>
@@ -52,7 +52,7 @@ struct LoaderState {
   int64_t dataset_size = 0;
   int64_t epoch = 0;
   int64_t position = 0;  // examples of this epoch already handed out
-  Xoshiro256::Words augment_rng{};
+  std::array<uint64_t, 4> augment_rng{};  // cpu::RngState words
 
   static constexpr size_t kWords = 8;
   // As plain 64-bit words (in the order of the fields above), for checkpoints.
@@ -108,7 +108,7 @@ class DataLoader {
   int64_t epoch_ = 0;
   int64_t position_ = 0;
   std::vector<int32_t> order_;  // this epoch's visiting order
-  Xoshiro256 augment_rng_;
+  cpu::Rng augment_rng_;
   std::array<float, 256> normalized_{};  // normalize() of every byte value
   std::vector<float> image_buffer_;
   std::vector<int32_t> label_buffer_;
