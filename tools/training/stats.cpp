@@ -24,7 +24,7 @@ LayerStats::LayerStats(Sequential& model, int64_t every, int64_t first_step, std
 }
 
 void LayerStats::record_activation(const Module& layer, const Tensor& y) {
-  if (!layer.training() || !due(current_step_) || y.device() != Device::CPU || y.numel() == 0) return;
+  if (!layer.training() || !due(current_step_) || y.numel() == 0) return;
   std::vector<double> v = y.to_doubles();
   ActivationStat s{layer.name(), layer.kind(), y.shape(), 0, 0, std::numeric_limits<double>::infinity(),
                    -std::numeric_limits<double>::infinity(), 0, -1, {}};
