@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "kernels/cuda/ops.h"
-#include "tests/cuda/vendor.h"
+#include "kernels/cuda/vendor/vendor.h"
 
 namespace {
 

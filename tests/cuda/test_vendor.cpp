@@ -8,7 +8,7 @@
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/gemm.h"
 #include "tests/cuda/harness.h"
-#include "tests/cuda/vendor.h"
+#include "kernels/cuda/vendor/vendor.h"
 
 namespace gc::cuda::test {
 namespace {
