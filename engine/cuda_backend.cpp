@@ -5,14 +5,46 @@
 
 #include "engine/allocator.h"
 #include "engine/storage.h"
+#if defined(GRADCORE_HAVE_CUDA_VENDOR)
+#include "kernels/cuda/vendor/vendor.h"
+#endif
 
 namespace gc {
+namespace {
+
+// Read on every op: a plain flag (set once, before training, from one thread).
+bool use_vendor = false;
+
+#if defined(GRADCORE_HAVE_CUDA_GPU)
+const cuda::Kernels& gpu_table() {
+  if (!use_vendor) return cuda::gpu::kernels();
+#if defined(GRADCORE_HAVE_CUDA_VENDOR)
+  return cuda::vendor::kernels();
+#else
+  throw std::runtime_error("--kernels vendor: this build has no cuBLAS/cuDNN backend (cuDNN was not found at "
+                           "configure time); --kernels ours runs our own CUDA kernels");
+#endif
+}
+#endif
+
+}  // namespace
+
+void set_cuda_kernel_set(const std::string& set) {
+  if (set != "ours" && set != "vendor")
+    throw std::invalid_argument("unknown kernel set '" + set + "': expected ours or vendor");
+  use_vendor = set == "vendor";
+}
 
 const cuda::Kernels& cuda_kernels(Device device) {
-  if (device == Device::CUDA_EMU) return cuda::emu::kernels();
+  if (device == Device::CUDA_EMU) {
+    if (use_vendor)
+      throw std::runtime_error("--kernels vendor needs a real GPU: cuBLAS and cuDNN cannot run on the emulator "
+                               "(--device cuda-emu runs --kernels ours)");
+    return cuda::emu::kernels();
+  }
   if (device == Device::CUDA) {
 #if defined(GRADCORE_HAVE_CUDA_GPU)
-    if (cuda::gpu::kernels().device_count() > 0) return cuda::gpu::kernels();
+    if (cuda::gpu::kernels().device_count() > 0) return gpu_table();
     throw std::runtime_error("--device cuda: no CUDA device found; --device cuda-emu runs the same CUDA kernels "
                              "on the CPU emulator");
 #else
