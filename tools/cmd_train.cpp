@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "engine/cuda_backend.h"
 #include "engine/graph_dump.h"
 #include "layers/spec.h"
 #include "serialize/model_store.h"
@@ -27,6 +28,7 @@ struct TrainArgs {
   std::string resume;
   std::string metrics;     // default: <out without .gcm>.metrics.jsonl
   std::string device = "cpu";
+  std::string kernels = "ours";  // CUDA kernel set: ours or vendor (cuBLAS / cuDNN)
   int threads = 0;
   std::string name = "mnist";  // model.name / model.version in the saved file (the server reports them)
   int64_t version = 1;
@@ -70,6 +72,11 @@ void add_tape_inspection(const TrainArgs& a, training::Trainer& trainer, trainin
 }
 
 void run_train(TrainArgs& a, const CLI::App& cmd) {
+  if (a.kernels == "vendor" && a.device == "cpu")
+    throw Failure("--kernels vendor picks cuBLAS/cuDNN for --device cuda; --device cpu uses neither");
+  set_cuda_kernel_set(a.kernels);  // before any tensor or model is built
+  // A device that cannot run (no GPU; vendor on cuda-emu) fails before any data is read.
+  if (a.device != "cpu") cuda_kernels(parse_device(a.device));
   a.options.device = a.device;
   omp_set_num_threads(a.threads > 0 ? a.threads : omp_get_num_procs());
 
@@ -192,6 +199,10 @@ void setup(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--device", args->device, "cpu, cuda, or cuda-emu (our CUDA kernels on the CPU emulator: slow)")
       ->check(CLI::IsMember({"cpu", "cuda", "cuda-emu"}))
+      ->capture_default_str();
+  cmd->add_option("--kernels", args->kernels,
+                  "CUDA kernels: ours, or vendor (cuBLAS SGEMM and cuDNN convolutions; --device cuda only)")
+      ->check(CLI::IsMember({"ours", "vendor"}))
       ->capture_default_str();
   cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
   cmd->add_option("--dump-graph", args->dump_graph, "Write the first step's autograd graph as Graphviz DOT");
