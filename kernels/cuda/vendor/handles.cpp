@@ -21,7 +21,8 @@ void check(cudnnStatus_t status, const char* call, const char* file, int line) {
   if (status == CUDNN_STATUS_SUCCESS) return;
   char detail[512] = "";
   cudnnGetLastErrorString(detail, sizeof detail);  // cuDNN 9: why, when it knows
-  fail(call, file, line, std::string(cudnnGetErrorString(status)) + (detail[0] ? std::string(" (") + detail + ")" : ""));
+  const std::string why = detail[0] ? std::string(" (") + detail + ")" : "";
+  fail(call, file, line, cudnnGetErrorString(status) + why);
 }
 
 void check(cudaError_t status, const char* call, const char* file, int line) {
