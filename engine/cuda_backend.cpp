@@ -5,8 +5,10 @@
 
 #include "engine/allocator.h"
 #include "engine/storage.h"
-#if defined(GRADCORE_HAVE_CUDA_VENDOR)
-#include "kernels/cuda/vendor/vendor.h"
+#if defined(GRADCORE_CUDA_VENDOR_MODULE)
+#include <dlfcn.h>
+
+#include <cstdlib>
 #endif
 
 namespace gc {
@@ -15,11 +17,29 @@ namespace {
 // Read on every op: a plain flag (set once, before training, from one thread).
 bool use_vendor = false;
 
+#if defined(GRADCORE_CUDA_VENDOR_MODULE)
+// Loads the vendor module once: $GRADCORE_CUDA_VENDOR_MODULE, else the path
+// the build wrote it to.
+const cuda::Kernels& vendor_table() {
+  static const cuda::Kernels* table = [] {
+    const char* path = std::getenv("GRADCORE_CUDA_VENDOR_MODULE");
+    if (!path) path = GRADCORE_CUDA_VENDOR_MODULE;
+    void* module = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!module) throw std::runtime_error(std::string("--kernels vendor: cannot load ") + path + ": " + dlerror());
+    using Entry = const cuda::Kernels* (*)();
+    auto entry = reinterpret_cast<Entry>(dlsym(module, "gradcore_cuda_vendor_kernels"));
+    if (!entry) throw std::runtime_error(std::string("--kernels vendor: ") + path + " has no vendor table");
+    return entry();
+  }();
+  return *table;
+}
+#endif
+
 #if defined(GRADCORE_HAVE_CUDA_GPU)
 const cuda::Kernels& gpu_table() {
   if (!use_vendor) return cuda::gpu::kernels();
-#if defined(GRADCORE_HAVE_CUDA_VENDOR)
-  return cuda::vendor::kernels();
+#if defined(GRADCORE_CUDA_VENDOR_MODULE)
+  return vendor_table();
 #else
   throw std::runtime_error("--kernels vendor: this build has no cuBLAS/cuDNN backend (cuDNN was not found at "
                            "configure time); --kernels ours runs our own CUDA kernels");
