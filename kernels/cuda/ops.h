@@ -40,7 +40,7 @@ struct SgemmVersion {
 };
 
 struct Kernels {
-  const char* name;  // "cuda" or "cuda-emu"
+  const char* name;  // "cuda", "cuda-emu" or "cuda-vendor" (kernels/cuda/vendor/vendor.h)
   int (*device_count)();  // CUDA devices present (the emulator is one); 0 when none or no driver
 
   void* (*malloc)(size_t bytes);
