@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 
 using namespace gc::serve;
 using namespace gc::serve::test;
@@ -95,6 +97,56 @@ TEST(ServeLifecycle, SigtermUnderLoadDrainsAndExitsZero) {
   EXPECT_GT(accepted, 0u);
   EXPECT_EQ(load.answered.load(), accepted);
   EXPECT_EQ(load.bad.load(), 0u);
+}
+
+// SIGHUP reloads the served file: a new version is picked up, a corrupt file
+// is refused and the current version keeps answering.
+TEST(ServeLifecycle, SighupReloadsTheModelFileAndRefusesACorruptOne) {
+  ModelFiles files;
+  std::string served = files.dir.file("served.lin");
+  std::filesystem::copy_file(files.v1, served);
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    auto options = test_options();
+    options.handle_signals = true;
+    Server server(options, gc::serve::testing::load_linear_test_model, served);
+    int port = server.port();
+    if (::write(pipe_fds[1], &port, sizeof port) != sizeof port) _exit(3);
+    server.run();
+    _exit(0);
+  }
+  ::close(pipe_fds[1]);
+  int port = 0;
+  ASSERT_EQ(::read(pipe_fds[0], &port, sizeof port), static_cast<ssize_t>(sizeof port));
+  ::close(pipe_fds[0]);
+  Client client("127.0.0.1", port, 5000);
+  EXPECT_EQ(client.health().model_version, 1);
+
+  // Waits (bounded) until the server answers with `version`.
+  auto wait_for_version = [&](int64_t version) {
+    for (int i = 0; i < 250 && client.health().model_version != version; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return client.health().model_version;
+  };
+  std::filesystem::copy_file(files.v2, served, std::filesystem::copy_options::overwrite_existing);
+  ASSERT_EQ(kill(child, SIGHUP), 0);
+  EXPECT_EQ(wait_for_version(2), 2);
+
+  { std::ofstream(served, std::ios::trunc) << "not a model"; }
+  ASSERT_EQ(kill(child, SIGHUP), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(client.health().model_version, 2);
+  EXPECT_EQ(client.predict(random_images(1, 3), 1).model_version, 2);
+
+  ASSERT_EQ(kill(child, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST(ServeLifecycle, LoadGeneratorSeesNoFailures) {
