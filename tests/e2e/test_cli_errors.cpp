@@ -1,38 +1,19 @@
 // Bad input to the gradcore CLI: one line on stderr naming the problem, and
 // a non-zero exit code; never a crash.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <array>
-#include <cstdio>
-#include <filesystem>
+#include <algorithm>
 #include <fstream>
 
+#include "tests/cli_run.h"
 #include "tests/e2e/mnist_fixture.h"
 
 namespace {
 
-struct CliRun {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
+using gc::test::CliRun;
+using gc::test::gradcore;
 
-CliRun gradcore(const std::string& args) {
-  std::string command = std::string(GRADCORE_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
-}
-
-std::filesystem::path temp_dir() {
-  auto dir = std::filesystem::temp_directory_path() / ("gradcore-cli-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+std::filesystem::path temp_dir() { return gc::test::temp_dir("cli-errors"); }
 
 void expect_one_line_error(const CliRun& r, const std::string& fragment) {
   EXPECT_EQ(r.exit_code, 1) << r.output;

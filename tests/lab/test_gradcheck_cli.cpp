@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "tests/lab/cli_run.h"
+#include "tests/cli_run.h"
 
 namespace gc::test {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "serialize/model_io.h"
 #include "tests/e2e/mnist_fixture.h"
-#include "tests/lab/cli_run.h"
+#include "tests/cli_run.h"
 
 namespace gc::test {
 namespace {

@@ -27,7 +27,7 @@ inline CliRun gradcore(const std::string& args) {
 }
 
 inline std::filesystem::path temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("gradcore-lab-" + name + "-" + std::to_string(::getpid()));
+  auto dir = std::filesystem::temp_directory_path() / ("gradcore-test-" + name + "-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   return dir;
 }
