@@ -1,5 +1,5 @@
 // Shutdown under load: stop() and a real SIGTERM both answer every request
-// the server accepted, and the process exits 0.
+// the server accepted, and the process exits 0. SIGHUP reloads the model.
 #include "server_fixture.h"
 
 #include "serve/load_generator.h"
@@ -45,6 +45,52 @@ struct ClientLoad {
   }
 };
 
+// A server in a forked child that handles signals like `gradcore serve`. The
+// child reports its port and, after draining, how many PREDICTs it accepted.
+struct ForkedServer {
+  pid_t pid = -1;
+  int port = 0;
+  int report_fd = -1;
+
+  explicit ForkedServer(const std::string& model_path) {
+    int pipe_fds[2];
+    if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+    pid = fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+      ::close(pipe_fds[0]);
+      auto options = test_options();
+      options.handle_signals = true;
+      Server server(options, gc::serve::testing::load_linear_test_model, model_path);
+      int child_port = server.port();
+      if (::write(pipe_fds[1], &child_port, sizeof child_port) != sizeof child_port) _exit(3);
+      server.run();
+      uint64_t accepted = server.stats().requests[0].load();
+      if (::write(pipe_fds[1], &accepted, sizeof accepted) != sizeof accepted) _exit(3);
+      _exit(0);
+    }
+    ::close(pipe_fds[1]);
+    report_fd = pipe_fds[0];
+    if (::read(report_fd, &port, sizeof port) != static_cast<ssize_t>(sizeof port))
+      throw std::runtime_error("the server child did not report its port");
+  }
+  ~ForkedServer() { ::close(report_fd); }
+
+  struct Exit {
+    int code;
+    uint64_t accepted;
+  };
+  // SIGTERM, then the exit code and the number of PREDICTs the child accepted.
+  Exit terminate() {
+    kill(pid, SIGTERM);
+    uint64_t accepted = 0;
+    if (::read(report_fd, &accepted, sizeof accepted) != static_cast<ssize_t>(sizeof accepted)) accepted = 0;
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), accepted};
+  }
+};
+
 }  // namespace
 
 TEST(ServeLifecycle, StopUnderLoadAnswersEveryAcceptedRequest) {
@@ -62,40 +108,14 @@ TEST(ServeLifecycle, StopUnderLoadAnswersEveryAcceptedRequest) {
 
 TEST(ServeLifecycle, SigtermUnderLoadDrainsAndExitsZero) {
   ModelFiles files;
-  int pipe_fds[2];
-  ASSERT_EQ(pipe(pipe_fds), 0);
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    // The child: a server that handles signals; reports its port, then after
-    // draining the number of PREDICTs it accepted.
-    ::close(pipe_fds[0]);
-    auto options = test_options();
-    options.handle_signals = true;
-    Server server(options, gc::serve::testing::load_linear_test_model, files.v1);
-    int port = server.port();
-    if (::write(pipe_fds[1], &port, sizeof port) != sizeof port) _exit(3);
-    server.run();
-    uint64_t accepted = server.stats().requests[0].load();
-    if (::write(pipe_fds[1], &accepted, sizeof accepted) != sizeof accepted) _exit(3);
-    _exit(0);
-  }
-  ::close(pipe_fds[1]);
-  int port = 0;
-  ASSERT_EQ(::read(pipe_fds[0], &port, sizeof port), static_cast<ssize_t>(sizeof port));
-  ClientLoad load(port, 6);
+  ForkedServer server(files.v1);
+  ClientLoad load(server.port, 6);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  ASSERT_EQ(kill(child, SIGTERM), 0);
+  ForkedServer::Exit exit = server.terminate();
   load.join();
-  uint64_t accepted = 0;
-  EXPECT_EQ(::read(pipe_fds[0], &accepted, sizeof accepted), static_cast<ssize_t>(sizeof accepted));
-  ::close(pipe_fds[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
-  EXPECT_GT(accepted, 0u);
-  EXPECT_EQ(load.answered.load(), accepted);
+  EXPECT_EQ(exit.code, 0);
+  EXPECT_GT(exit.accepted, 0u);
+  EXPECT_EQ(load.answered.load(), exit.accepted);
   EXPECT_EQ(load.bad.load(), 0u);
 }
 
@@ -105,25 +125,8 @@ TEST(ServeLifecycle, SighupReloadsTheModelFileAndRefusesACorruptOne) {
   ModelFiles files;
   std::string served = files.dir.file("served.lin");
   std::filesystem::copy_file(files.v1, served);
-  int pipe_fds[2];
-  ASSERT_EQ(pipe(pipe_fds), 0);
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(pipe_fds[0]);
-    auto options = test_options();
-    options.handle_signals = true;
-    Server server(options, gc::serve::testing::load_linear_test_model, served);
-    int port = server.port();
-    if (::write(pipe_fds[1], &port, sizeof port) != sizeof port) _exit(3);
-    server.run();
-    _exit(0);
-  }
-  ::close(pipe_fds[1]);
-  int port = 0;
-  ASSERT_EQ(::read(pipe_fds[0], &port, sizeof port), static_cast<ssize_t>(sizeof port));
-  ::close(pipe_fds[0]);
-  Client client("127.0.0.1", port, 5000);
+  ForkedServer server(served);
+  Client client("127.0.0.1", server.port, 5000);
   EXPECT_EQ(client.health().model_version, 1);
 
   // Waits (bounded) until the server answers with `version`.
@@ -133,20 +136,16 @@ TEST(ServeLifecycle, SighupReloadsTheModelFileAndRefusesACorruptOne) {
     return client.health().model_version;
   };
   std::filesystem::copy_file(files.v2, served, std::filesystem::copy_options::overwrite_existing);
-  ASSERT_EQ(kill(child, SIGHUP), 0);
+  ASSERT_EQ(kill(server.pid, SIGHUP), 0);
   EXPECT_EQ(wait_for_version(2), 2);
 
   { std::ofstream(served, std::ios::trunc) << "not a model"; }
-  ASSERT_EQ(kill(child, SIGHUP), 0);
+  ASSERT_EQ(kill(server.pid, SIGHUP), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(client.health().model_version, 2);
   EXPECT_EQ(client.predict(random_images(1, 3), 1).model_version, 2);
 
-  ASSERT_EQ(kill(child, SIGTERM), 0);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(server.terminate().code, 0);
 }
 
 TEST(ServeLifecycle, LoadGeneratorSeesNoFailures) {
