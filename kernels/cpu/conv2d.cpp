@@ -7,18 +7,22 @@
 #include <algorithm>
 #include <climits>
 #include <cstddef>
-#include <exception>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/conv2d_winograd.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/im2col.h"
+#include "kernels/cpu/image_chunks.h"
 
 namespace gc::cpu {
 namespace {
 
 using idx = std::ptrdiff_t;
+using conv_detail::for_image_chunks;
+using conv_detail::kParallelMinMacs;
+using conv_detail::scratch;
 
 // Images are grouped so each GEMM has at least about this many columns
 // (g·oh·ow): the GEMM packs W again on every call, so more columns per call
@@ -27,10 +31,14 @@ using idx = std::ptrdiff_t;
 // sum 5-8% below 128, and 512 was no better than 256.
 constexpr idx kTargetColumns = 256;
 
-// Below this many multiply-adds a pass runs on the calling thread: waking a
-// second thread costs more than it saves (and much more when the machine is
-// oversubscribed).
-constexpr double kParallelMinMacs = 1 << 18;
+// 3×3 stride-1 layers with at least this many input and output channels take
+// the Winograd path (conv2d_winograd.h); below it the GEMMs' k (c_in) or m
+// (c_out) is too short to pay for the transforms.
+constexpr int kWinogradMinChannels = 8;
+
+bool use_winograd(const Conv2dShape& s) {
+  return winograd_supports(s) && s.c_in >= kWinogradMinChannels && s.c_out >= kWinogradMinChannels;
+}
 
 int conv_out_size(int size, int pad, int dil, int k, int stride) {
   if (stride < 1) return 0;
@@ -51,46 +59,6 @@ std::string shape_text(const Conv2dShape& s) {
 
 void require_pointer(const void* p, const char* op, const char* name) {
   if (p == nullptr) throw std::invalid_argument(std::string(op) + ": " + name + " is null");
-}
-
-// A buffer per thread and purpose that only ever grows, so steady-state calls
-// allocate nothing.
-template <typename T, int Slot>
-T* scratch(idx count) {
-  thread_local std::vector<T> buffer;
-  if (idx(buffer.size()) < count) buffer.resize(count);
-  return buffer.data();
-}
-
-// Runs body(begin, end, thread) over contiguous image chunks, one per OpenMP
-// thread, and returns the number of chunks. With fewer images than threads,
-// little work (macs) or when already inside a parallel region it runs one
-// chunk on the calling thread, leaving the threads to the GEMM. An exception
-// thrown by body is rethrown here, after the parallel region.
-template <typename Body>
-int for_image_chunks(int n, double macs, Body&& body) {
-  const int threads = omp_get_max_threads();
-  if (n < threads || threads == 1 || macs < kParallelMinMacs || omp_in_parallel()) {
-    body(0, n, 0);
-    return 1;
-  }
-  std::vector<std::exception_ptr> errors(threads);
-  int chunks = threads;
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-#pragma omp single
-    chunks = nt;
-    const int begin = int(idx(n) * t / nt), end = int(idx(n) * (t + 1) / nt);
-    try {
-      body(begin, end, t);
-    } catch (...) {
-      errors[t] = std::current_exception();
-    }
-  }
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
-  return chunks;
 }
 
 struct ConvGeometry {
@@ -167,6 +135,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
   require_pointer(x, op, "x");
   require_pointer(w, op, "weight");
   require_pointer(y, op, "y");
+  if (use_winograd(s)) return winograd_conv2d_forward(s, x, w, bias, y);
   const ConvGeometry g = geometry(s);
   for_image_chunks(s.n, g.macs, [&](int begin, int end, int) {
     T* col = scratch<T, 0>(g.kdim * g.images_per_block * g.ohw);
@@ -198,6 +167,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx)
   require_pointer(dy, op, "dy");
   require_pointer(w, op, "weight");
   require_pointer(dx, op, "dx");
+  if (use_winograd(s)) return winograd_conv2d_backward_input(s, dy, w, dx);
   const ConvGeometry g = geometry(s);
   for_image_chunks(s.n, g.macs, [&](int begin, int end, int) {
     T* col = scratch<T, 0>(g.kdim * g.images_per_block * g.ohw);
@@ -224,6 +194,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
   require_pointer(x, op, "x");
   require_pointer(dy, op, "dy");
   require_pointer(dw, op, "dw");
+  if (use_winograd(s)) return winograd_conv2d_backward_weight(s, x, dy, dw);
   const ConvGeometry g = geometry(s);
   const idx wsize = idx(s.c_out) * g.kdim;
   // dW = dY · colᵀ is c_out × kdim. When kdim < c_out (a first layer: 1→32,

@@ -16,6 +16,12 @@
 #include "kernels/cpu/sgemm_kernel.h"
 
 namespace gc::cpu::sgemm_detail {
+// Internal linkage on purpose: every micro-kernel file compiles its own copy
+// with its own ISA flags. As ordinary inline templates, pack_gather<8> of the
+// scalar kernel (NR = 8) and of the AVX-512 kernel (MR = 8) were one symbol,
+// and the linker's pick ran AVX-512 code on the scalar path (SIGILL on an
+// AVX2-only machine).
+namespace {
 
 template <int W>
 void pack_copy(int rows, int kc, const float* src, std::ptrdiff_t ld, float* panel) {
@@ -92,4 +98,5 @@ void pack_b_panels(int kc, int cols, StridedMatrix b, float* panels) {
   }
 }
 
+}  // namespace
 }  // namespace gc::cpu::sgemm_detail

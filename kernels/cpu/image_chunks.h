@@ -1,0 +1,59 @@
+// Internal to the conv2d kernels (conv2d.cpp, conv2d_winograd.cpp): how a
+// batch is split over OpenMP threads, and the per-thread scratch buffers.
+#pragma once
+
+#include <omp.h>
+
+#include <cstddef>
+#include <exception>
+#include <vector>
+
+namespace gc::cpu::conv_detail {
+
+// Below this many multiply-adds a pass runs on the calling thread: waking a
+// second thread costs more than it saves (and much more when the machine is
+// oversubscribed).
+constexpr double kParallelMinMacs = 1 << 18;
+
+// A buffer per thread and Slot that only ever grows, so steady-state calls
+// allocate nothing. Each caller keeps its own slot numbers (conv2d.cpp 0-3,
+// conv2d_winograd.cpp 10-13), so no two users of one buffer can overlap.
+template <typename T, int Slot>
+T* scratch(std::ptrdiff_t count) {
+  thread_local std::vector<T> buffer;
+  if (std::ptrdiff_t(buffer.size()) < count) buffer.resize(count);
+  return buffer.data();
+}
+
+// Runs body(begin, end, thread) over contiguous image chunks, one per OpenMP
+// thread, and returns the number of chunks. With fewer images than threads,
+// little work (macs) or when already inside a parallel region it runs one
+// chunk on the calling thread, leaving the threads to the GEMM. An exception
+// thrown by body is rethrown here, after the parallel region.
+template <typename Body>
+int for_image_chunks(int n, double macs, Body&& body) {
+  const int threads = omp_get_max_threads();
+  if (n < threads || threads == 1 || macs < kParallelMinMacs || omp_in_parallel()) {
+    body(0, n, 0);
+    return 1;
+  }
+  std::vector<std::exception_ptr> errors(threads);
+  int chunks = threads;
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+#pragma omp single
+    chunks = nt;
+    const int begin = int(std::ptrdiff_t(n) * t / nt), end = int(std::ptrdiff_t(n) * (t + 1) / nt);
+    try {
+      body(begin, end, t);
+    } catch (...) {
+      errors[t] = std::current_exception();
+    }
+  }
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  return chunks;
+}
+
+}  // namespace gc::cpu::conv_detail
