@@ -1,5 +1,5 @@
-// Winograd F(2×2, 3×3) convolution; the method is described in
-// conv2d_winograd.h.
+// Winograd convolution; the method is described in conv2d_winograd.h, the
+// tile transforms are in winograd_tiles.h.
 #include "kernels/cpu/conv2d_winograd.h"
 
 #include <omp.h>
@@ -13,6 +13,7 @@
 
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/image_chunks.h"
+#include "kernels/cpu/winograd_tiles.h"
 
 namespace gc::cpu {
 namespace {
@@ -20,110 +21,97 @@ namespace {
 using idx = std::ptrdiff_t;
 using conv_detail::for_image_chunks;
 using conv_detail::scratch;
+using winograd::F2x2;
+using winograd::F4x4;
+using winograd::sandwich;
 
-constexpr int kPoints = 16;  // the 4×4 transform domain: one GEMM per point
+// Groups per block are chosen so each GEMM has about this many tile columns.
+constexpr idx kTargetColumns = 256;
 
-// Images per block are chosen so each GEMM has about this many tile columns.
-constexpr idx kTargetTiles = 256;
+// A GCC/Clang vector of 32 bytes (8 floats, 4 doubles); the compiler lowers
+// it to whatever SIMD the file is built for (two SSE registers by default).
+template <typename T>
+struct Lanes {
+  typedef T Vec __attribute__((vector_size(32)));
+  static constexpr int count = 32 / sizeof(T);
+};
+template <typename T>
+using Vec = typename Lanes<T>::Vec;
 
-// The six 1-D transforms, out = F·in for F one of the matrices below, reading
-// `in` with stride is and writing `out` with stride os.
-//        ⎡1  0 −1  0⎤        ⎡ 1   0   0 ⎤
-//   Bᵀ = ⎢0  1  1  0⎥    G = ⎢1/2 1/2 1/2⎥    Aᵀ = ⎡1 1  1  0⎤
-//        ⎢0 −1  1  0⎥        ⎢1/2 −1/2 1/2⎥         ⎣0 1 −1 −1⎦
-//        ⎣0  1  0 −1⎦        ⎣ 0   0   1 ⎦
-// The forward pass uses Bᵀ, G and Aᵀ; the backward passes their transposes.
-struct InputTransform {  // Bᵀ: 4 → 4
-  template <typename T>
-  static void apply(const T* in, int is, T* out, int os) {
-    out[0] = in[0] - in[2 * is];
-    out[os] = in[is] + in[2 * is];
-    out[2 * os] = in[2 * is] - in[is];
-    out[3 * os] = in[is] - in[3 * is];
-  }
-};
-struct InputAdjoint {  // B: 4 → 4
-  template <typename T>
-  static void apply(const T* in, int is, T* out, int os) {
-    out[0] = in[0];
-    out[os] = in[is] - in[2 * is] + in[3 * is];
-    out[2 * os] = in[is] + in[2 * is] - in[0];
-    out[3 * os] = -in[3 * is];
-  }
-};
-struct FilterTransform {  // G: 3 → 4
-  template <typename T>
-  static void apply(const T* in, int is, T* out, int os) {
-    const T half_sum = T(0.5) * (in[0] + in[2 * is]);
-    out[0] = in[0];
-    out[os] = half_sum + T(0.5) * in[is];
-    out[2 * os] = half_sum - T(0.5) * in[is];
-    out[3 * os] = in[2 * is];
-  }
-};
-struct FilterAdjoint {  // Gᵀ: 4 → 3
-  template <typename T>
-  static void apply(const T* in, int is, T* out, int os) {
-    const T half_sum = T(0.5) * (in[is] + in[2 * is]);
-    out[0] = in[0] + half_sum;
-    out[os] = T(0.5) * (in[is] - in[2 * is]);
-    out[2 * os] = half_sum + in[3 * is];
-  }
-};
-struct OutputTransform {  // Aᵀ: 4 → 2
-  template <typename T>
-  static void apply(const T* in, int is, T* out, int os) {
-    out[0] = in[0] + in[is] + in[2 * is];
-    out[os] = in[is] - in[2 * is] - in[3 * is];
-  }
-};
-struct OutputAdjoint {  // A: 2 → 4
-  template <typename T>
-  static void apply(const T* in, int is, T* out, int os) {
-    out[0] = in[0];
-    out[os] = in[0] + in[is];
-    out[2 * os] = in[0] - in[is];
-    out[3 * os] = -in[is];
-  }
-};
-
-// z = F · x · Fᵀ for an In×In tile x and the Out×In matrix F of Transform
-// (both row-major): rows of x first (x·Fᵀ), then the columns of that.
-template <int In, int Out, typename Transform, typename T>
-void sandwich(const T* x, T* z) {
-  T rows[In * Out];
-  for (int r = 0; r < In; ++r) Transform::apply(x + r * In, 1, rows + r * Out, 1);
-  for (int c = 0; c < Out; ++c) Transform::apply(rows + c, Out, z + c, Out);
+template <typename T>
+Vec<T> load(const T* p) {
+  Vec<T> v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <typename T>
+void store(T* p, Vec<T> v) {
+  std::memcpy(p, &v, sizeof v);
 }
 
+// SIMD lanes run across images: the images of a group of L = Lanes::count
+// are interleaved ("lane layout", [channel][y][x][lane]), so every transform
+// step is one vector operation for L images, whatever the plane size. A
+// block's tile columns are t = (group·P + ty·tw + tx)·L + lane; a last group
+// short of L images has zero lanes, which stay zero through every step (and
+// add nothing to grad-weight).
 struct TileGrid {
-  int th, tw;      // tiles down and across: ⌈out/2⌉
-  idx per_image;   // th·tw
-  int images_per_block;
+  int th, tw;     // tiles down and across: ⌈out/m⌉
+  idx per_image;  // P = th·tw
+  int groups_per_block;
 };
 
+template <typename Tile, typename T>
 TileGrid tile_grid(const Conv2dShape& s) {
   TileGrid g;
-  g.th = (s.out_h() + 1) / 2;
-  g.tw = (s.out_w() + 1) / 2;
+  g.th = (s.out_h() + Tile::m - 1) / Tile::m;
+  g.tw = (s.out_w() + Tile::m - 1) / Tile::m;
   g.per_image = idx(g.th) * g.tw;
-  g.images_per_block = int(std::clamp<idx>(kTargetTiles / g.per_image, 1, s.n));
+  g.groups_per_block = int(std::max<idx>(1, kTargetColumns / (g.per_image * Lanes<T>::count)));
   return g;
 }
 
-// A block in the transform domain: for each of the 16 points ξ a channels ×
-// tiles matrix (row stride `tiles`), the matrices `stride` floats apart.
-// The stride is padded past a multiple of 4 KiB: with c·tiles·4 bytes a
-// multiple of 4 KiB (64·288·4 is), the 16 column streams of a transform all
-// map to one L1 set and evict each other (measured: the transforms ran 2×
-// slower).
+// out[e·L + lane] = image `lane`'s element e (images `size` apart), for
+// lane < count; the other lanes 0. Element-major, so the writes stream and
+// the L reads per element come from L sequential streams.
 template <typename T>
+void to_lanes(const T* images, idx size, int count, T* out) {
+  constexpr int L = Lanes<T>::count;
+  if (count == L) {
+    for (idx e = 0; e < size; ++e, out += L)
+      for (int lane = 0; lane < L; ++lane) out[lane] = images[lane * size + e];
+    return;
+  }
+  for (idx e = 0; e < size; ++e, out += L)
+    for (int lane = 0; lane < L; ++lane) out[lane] = lane < count ? images[lane * size + e] : T(0);
+}
+
+// The inverse, for the first `count` lanes.
+template <typename T>
+void from_lanes(const T* in, idx size, int count, T* images) {
+  constexpr int L = Lanes<T>::count;
+  if (count == L) {
+    for (idx e = 0; e < size; ++e, in += L)
+      for (int lane = 0; lane < L; ++lane) images[lane * size + e] = in[lane];
+    return;
+  }
+  for (idx e = 0; e < size; ++e, in += L)
+    for (int lane = 0; lane < count; ++lane) images[lane * size + e] = in[lane];
+}
+
+// A block in the transform domain: for each of the α² points ξ a channels ×
+// tiles matrix (row stride `tiles`), the matrices `stride` elements apart.
+// The stride is padded past a multiple of 4 KiB: with c·tiles·4 bytes a
+// multiple of 4 KiB (64·288·4 is), the α² streams of a transform all map to
+// one L1 set and evict each other (measured: the transforms ran 2× slower).
+template <typename Tile, typename T>
 struct PointMatrices {
+  static constexpr int points = Tile::alpha * Tile::alpha;
   T* data;
   idx channels, tiles, stride;
 
   static idx stride_for(idx channels, idx tiles) { return (channels * tiles + 15) / 16 * 16 + 16; }
-  static idx size_for(idx channels, idx tiles) { return kPoints * stride_for(channels, tiles); }
+  static idx size_for(idx channels, idx tiles) { return points * stride_for(channels, tiles); }
   PointMatrices(T* buffer, idx c, idx t) : data(buffer), channels(c), tiles(t), stride(stride_for(c, t)) {}
 
   T* matrix(int point) const { return data + point * stride; }
@@ -132,247 +120,281 @@ struct PointMatrices {
 };
 
 // U[ξ][co][ci] = (G g[co][ci] Gᵀ)[ξ] for every filter.
-template <typename T>
+template <typename Tile, typename T>
 void transform_filters(const Conv2dShape& s, const T* w, T* u) {
+  constexpr int points = Tile::alpha * Tile::alpha;
   const idx filters = idx(s.c_out) * s.c_in;
   for (idx f = 0; f < filters; ++f) {
-    T z[kPoints];
-    sandwich<3, 4, FilterTransform>(w + 9 * f, z);
-    for (int p = 0; p < kPoints; ++p) u[p * filters + f] = z[p];
+    T z[points];
+    sandwich<3, Tile::alpha, typename Tile::Filter>(w + 9 * f, z);
+    for (int p = 0; p < points; ++p) u[p * filters + f] = z[p];
   }
 }
 
-// Tiles are transformed column-wise: a block's buffers are [point][channel][t]
-// (t = img·P + ty·tw + tx), so one channel's tiles of all the block's images
-// are contiguous and each transform runs as a SIMD loop over t. Moving values
-// between the images and that layout is a separate gather / scatter step.
+// The four tile steps, for one group of L images: from or to lane-layout
+// planes, and the group's tile columns starting at column0 of the block.
 
-// Tiles tx whose column 2tx + offset lies in [0, w): [lo, hi) of [0, tw).
-struct TileSpan {
-  int lo, hi;
-};
-TileSpan tile_span(int tw, int w, int offset) {
-  const int lo = std::min(tw, offset >= 0 ? 0 : (1 - offset) / 2);
-  const int hi = std::clamp(w - 1 - offset < 0 ? 0 : (w - 1 - offset) / 2 + 1, lo, tw);
-  return {lo, hi};
-}
-
-// For k = r·Size + c: out[k·ks + ty·tw + tx] = plane[2ty − pad_h + r][2tx − pad_w + c],
-// 0 outside the h × w plane (Size 2: the output tiles of dy).
-template <int Size, typename T>
-void gather_tiles(const T* plane, int h, int w, int pad_h, int pad_w, int th, int tw, T* out,
-                  idx ks) {
-  for (int r = 0; r < Size; ++r)
-    for (int c = 0; c < Size; ++c) {
-      T* dst = out + (r * Size + c) * ks;
-      const int offset = c - pad_w;
-      const TileSpan span = tile_span(tw, w, offset);
-      for (int ty = 0; ty < th; ++ty, dst += tw) {
-        const int y = 2 * ty - pad_h + r;
-        if (y < 0 || y >= h) {
-          std::fill_n(dst, tw, T(0));
-          continue;
-        }
-        const T* row = plane + idx(y) * w + offset;
-        std::fill(dst, dst + span.lo, T(0));
-        for (int tx = span.lo; tx < span.hi; ++tx) dst[tx] = row[2 * tx];
-        std::fill(dst + span.hi, dst + tw, T(0));
+// V = Bᵀ d B per tile and input channel; d is the α×α patch at
+// (m·ty − pad, m·tx − pad), zero outside the plane.
+template <typename Tile, typename T>
+void transform_inputs(const Conv2dShape& s, const TileGrid& g, const T* xl,
+                      const PointMatrices<Tile, T>& v, idx column0) {
+  constexpr int L = Lanes<T>::count, a = Tile::alpha;
+  for (int ci = 0; ci < s.c_in; ++ci) {
+    const T* plane = xl + idx(ci) * s.h * s.w * L;
+    T* dst = v.channel(ci) + column0;
+    for (int ty = 0; ty < g.th; ++ty)
+      for (int tx = 0; tx < g.tw; ++tx, dst += L) {
+        Vec<T> d[a * a], z[a * a];
+        for (int r = 0; r < a; ++r)
+          for (int c = 0; c < a; ++c) {
+            const int y = Tile::m * ty - s.pad_h + r, x = Tile::m * tx - s.pad_w + c;
+            const bool inside = y >= 0 && y < s.h && x >= 0 && x < s.w;
+            d[a * r + c] = inside ? load(plane + (idx(y) * s.w + x) * L) : Vec<T>{};
+          }
+        sandwich<a, a, typename Tile::Input>(d, z);
+        for (int p = 0; p < a * a; ++p) store(dst + p * v.stride, z[p]);
       }
-    }
-}
-
-// The reverse of gather_tiles for non-overlapping tiles (Size 2): plane[...]
-// = the tile values, for the positions inside the plane.
-template <int Size, typename T>
-void scatter_tiles(const T* in, idx ks, int h, int w, int pad_h, int pad_w, int th, int tw,
-                   T* plane) {
-  for (int r = 0; r < Size; ++r)
-    for (int c = 0; c < Size; ++c) {
-      const T* src = in + (r * Size + c) * ks;
-      const int offset = c - pad_w;
-      const TileSpan span = tile_span(tw, w, offset);
-      for (int ty = 0; ty < th; ++ty, src += tw) {
-        const int y = 2 * ty - pad_h + r;
-        if (y < 0 || y >= h) continue;
-        T* row = plane + idx(y) * w + offset;
-        for (int tx = span.lo; tx < span.hi; ++tx) row[2 * tx] = src[tx];
-      }
-    }
-}
-
-// A GCC/Clang vector of 32 bytes (8 floats, 4 doubles); the compiler lowers
-// it to whatever SIMD the file is built for (two SSE registers by default).
-template <typename T>
-struct Lanes {
-  typedef T type __attribute__((vector_size(32)));
-  static constexpr int count = 32 / sizeof(T);
-};
-
-// For every column t < count: z = F·x·Fᵀ + bias, x[k] = in[k·stride + t]
-// (k < In²), z written to in[k·stride + t] (k < Out²): in place, each column
-// read whole before it is written. Lanes::count columns at a time.
-template <int In, int Out, typename Transform, typename T>
-void transform_columns(T* in, idx stride, idx count, T bias = T(0)) {
-  using Vec = typename Lanes<T>::type;
-  idx t = 0;
-  for (; t + Lanes<T>::count <= count; t += Lanes<T>::count) {
-    Vec x[In * In], z[Out * Out];
-    for (int k = 0; k < In * In; ++k) std::memcpy(&x[k], in + k * stride + t, sizeof(Vec));
-    sandwich<In, Out, Transform>(x, z);
-    for (int k = 0; k < Out * Out; ++k) {
-      const Vec out = z[k] + bias;
-      std::memcpy(in + k * stride + t, &out, sizeof(Vec));
-    }
-  }
-  for (; t < count; ++t) {
-    T x[In * In], z[Out * Out];
-    for (int k = 0; k < In * In; ++k) x[k] = in[k * stride + t];
-    sandwich<In, Out, Transform>(x, z);
-    for (int k = 0; k < Out * Out; ++k) in[k * stride + t] = z[k] + bias;
   }
 }
 
-// The input transform V = Bᵀ d B is separable, and neighbouring tiles share
-// half their rows and columns, so it runs in two 1-D steps over a whole plane:
-//   rows:    q[y][j][tx] = (Bᵀ · (d row y, columns 2tx − pad .. +3))[j]   for every input row y
-//   columns: V[4i + j][ty·tw + tx] = (Bᵀ · (q[2ty − pad + r][j][tx], r = 0..3))[i]
-// Each input value is read once per tile column instead of once per tile
-// (4× fewer reads), and the column step is a plain loop over tx.
-// q holds the 2·th + 2 rows the tiles touch, from y = −pad_h; rows and
-// columns outside the plane are zero.
-template <typename T>
-void transform_input_plane(const T* plane, const Conv2dShape& s, const TileGrid& g, T* q, T* v,
-                           idx stride) {
-  const int tw = g.tw, rows = 2 * g.th + 2;
-  const TileSpan inside = tile_span(tw, s.w - 3, -s.pad_w);  // all four columns in the plane
-  for (int ry = 0; ry < rows; ++ry) {
-    T* q_row = q + idx(ry) * 4 * tw;
-    const int y = ry - s.pad_h;
-    if (y < 0 || y >= s.h) {
-      std::fill_n(q_row, 4 * tw, T(0));
-      continue;
-    }
-    const T* row = plane + idx(y) * s.w;
-    for (int tx = 0; tx < tw; ++tx) {
-      const int x0 = 2 * tx - s.pad_w;
-      T e[4];
-      if (tx >= inside.lo && tx < inside.hi) {
-        for (int c = 0; c < 4; ++c) e[c] = row[x0 + c];
-      } else {
-        for (int c = 0; c < 4; ++c) e[c] = (x0 + c >= 0 && x0 + c < s.w) ? row[x0 + c] : T(0);
-      }
-      InputTransform::apply(e, 1, q_row + tx, tw);
-    }
-  }
-  for (int ty = 0; ty < g.th; ++ty)
-    for (int j = 0; j < 4; ++j) {
-      const T* src = q + idx(2 * ty) * 4 * tw + j * tw;
-      T* dst = v + j * stride + idx(ty) * tw;
-      for (int tx = 0; tx < tw; ++tx) InputTransform::apply(src + tx, 4 * tw, dst + tx, 4 * stride);
-    }
-}
-
-// The adjoint of transform_input_plane: dx_plane += B dV_t Bᵀ over the tiles,
-// the same two steps transposed and in reverse (columns, then rows), sums in
-// a fixed order. q: scratch as above.
-template <typename T>
-void transform_input_grad_plane(const T* dv, idx stride, const Conv2dShape& s, const TileGrid& g,
-                                T* q, T* dx_plane) {
-  const int tw = g.tw, rows = 2 * g.th + 2;
-  std::fill_n(q, idx(rows) * 4 * tw, T(0));
-  for (int ty = 0; ty < g.th; ++ty)
-    for (int j = 0; j < 4; ++j) {
-      const T* src = dv + j * stride + idx(ty) * tw;
-      T* dst = q + idx(2 * ty) * 4 * tw + j * tw;
-      for (int tx = 0; tx < tw; ++tx) {
-        T r[4];
-        InputAdjoint::apply(src + tx, 4 * stride, r, 1);
-        for (int k = 0; k < 4; ++k) dst[k * 4 * tw + tx] += r[k];
-      }
-    }
-  for (int ry = 0; ry < rows; ++ry) {
-    const int y = ry - s.pad_h;
-    if (y < 0 || y >= s.h) continue;
-    const T* q_row = q + idx(ry) * 4 * tw;
-    T* row = dx_plane + idx(y) * s.w;
-    for (int tx = 0; tx < tw; ++tx) {
-      const int x0 = 2 * tx - s.pad_w;
-      T e[4];
-      InputAdjoint::apply(q_row + tx, tw, e, 1);
-      for (int c = 0; c < 4; ++c)
-        if (x0 + c >= 0 && x0 + c < s.w) row[x0 + c] += e[c];
-    }
-  }
-}
-
-// V[ξ][ci][t] = (Bᵀ d B)[ξ] for the images at x (v.tiles / P of them).
-template <typename T>
-void transform_inputs(const Conv2dShape& s, const TileGrid& g, const T* x, const PointMatrices<T>& v) {
-  const idx plane_size = idx(s.h) * s.w;
-  const int count = int(v.tiles / g.per_image);
-  T* q = scratch<T, 14>(idx(2 * g.th + 2) * 4 * g.tw);
-  for (int img = 0; img < count; ++img)
-    for (int ci = 0; ci < s.c_in; ++ci)
-      transform_input_plane(x + (idx(img) * s.c_in + ci) * plane_size, s, g, q,
-                            v.channel(ci) + img * g.per_image, v.stride);
-}
-
-// y = Aᵀ M A + bias per tile, keeping the outputs inside out_h × out_w. M is
-// overwritten.
-template <typename T>
-void transform_outputs(const Conv2dShape& s, const TileGrid& g, const PointMatrices<T>& m,
-                       const T* bias, T* y) {
+// y = Aᵀ M A + bias per tile and output channel, the outputs inside
+// out_h × out_w kept.
+template <typename Tile, typename T>
+void transform_outputs(const Conv2dShape& s, const TileGrid& g, const PointMatrices<Tile, T>& m,
+                       idx column0, const T* bias, T* yl) {
+  constexpr int L = Lanes<T>::count, a = Tile::alpha, mt = Tile::m;
   const int oh = s.out_h(), ow = s.out_w();
-  const int count = int(m.tiles / g.per_image);
-  for (int co = 0; co < s.c_out; ++co)
-    transform_columns<4, 2, OutputTransform>(m.channel(co), m.stride, m.tiles, bias ? bias[co] : T(0));
-  for (int img = 0; img < count; ++img)
-    for (int co = 0; co < s.c_out; ++co)
-      scatter_tiles<2>(m.channel(co) + img * g.per_image, m.stride, oh, ow, 0, 0, g.th, g.tw,
-                              y + (idx(img) * s.c_out + co) * oh * ow);
+  for (int co = 0; co < s.c_out; ++co) {
+    T* plane = yl + idx(co) * oh * ow * L;
+    const T* src = m.channel(co) + column0;
+    const T b = bias ? bias[co] : T(0);
+    for (int ty = 0; ty < g.th; ++ty)
+      for (int tx = 0; tx < g.tw; ++tx, src += L) {
+        Vec<T> points[a * a], out[mt * mt];
+        for (int p = 0; p < a * a; ++p) points[p] = load(src + p * m.stride);
+        sandwich<a, mt, typename Tile::Output>(points, out);
+        for (int r = 0; r < mt && mt * ty + r < oh; ++r)
+          for (int c = 0; c < mt && mt * tx + c < ow; ++c)
+            store(plane + (idx(mt * ty + r) * ow + mt * tx + c) * L, out[mt * r + c] + b);
+      }
+  }
 }
 
-// dM[ξ][co][t] = (A dY_t Aᵀ)[ξ], dY_t the tile's 2×2 of dy (0 past the edge).
-template <typename T>
-void transform_output_grads(const Conv2dShape& s, const TileGrid& g, const T* dy,
-                            const PointMatrices<T>& dm) {
+// dM = A dY Aᵀ per tile and output channel, dY the tile's m×m of dy (zero
+// past the edge).
+template <typename Tile, typename T>
+void transform_output_grads(const Conv2dShape& s, const TileGrid& g, const T* dyl,
+                            const PointMatrices<Tile, T>& dm, idx column0) {
+  constexpr int L = Lanes<T>::count, a = Tile::alpha, mt = Tile::m;
   const int oh = s.out_h(), ow = s.out_w();
-  const int count = int(dm.tiles / g.per_image);
-  for (int img = 0; img < count; ++img)
-    for (int co = 0; co < s.c_out; ++co)
-      gather_tiles<2>(dy + (idx(img) * s.c_out + co) * oh * ow, oh, ow, 0, 0, g.th, g.tw,
-                      dm.channel(co) + img * g.per_image, dm.stride);
-  // The 2×2 gradients sit in points 0..3 and become all 16: the transform
-  // reads a column whole before writing it.
-  for (int co = 0; co < s.c_out; ++co)
-    transform_columns<2, 4, OutputAdjoint>(dm.channel(co), dm.stride, dm.tiles);
+  for (int co = 0; co < s.c_out; ++co) {
+    const T* plane = dyl + idx(co) * oh * ow * L;
+    T* dst = dm.channel(co) + column0;
+    for (int ty = 0; ty < g.th; ++ty)
+      for (int tx = 0; tx < g.tw; ++tx, dst += L) {
+        Vec<T> grad[mt * mt], z[a * a];
+        for (int r = 0; r < mt; ++r)
+          for (int c = 0; c < mt; ++c) {
+            const int oy = mt * ty + r, ox = mt * tx + c;
+            grad[mt * r + c] = (oy < oh && ox < ow) ? load(plane + (idx(oy) * ow + ox) * L) : Vec<T>{};
+          }
+        sandwich<mt, a, typename Tile::OutputAdjoint>(grad, z);
+        for (int p = 0; p < a * a; ++p) store(dst + p * dm.stride, z[p]);
+      }
+  }
 }
 
-// dx = Σ_t B dV_t Bᵀ placed at each tile's patch (dropping the padding), for
-// the block's images at dx, which are overwritten.
+// dx += B dV Bᵀ per tile and input channel, placed at the tile's patch
+// (the padding dropped). Patches overlap; the adds run in a fixed order.
+template <typename Tile, typename T>
+void transform_input_grads(const Conv2dShape& s, const TileGrid& g, const PointMatrices<Tile, T>& dv,
+                           idx column0, T* dxl) {
+  constexpr int L = Lanes<T>::count, a = Tile::alpha;
+  for (int ci = 0; ci < s.c_in; ++ci) {
+    T* plane = dxl + idx(ci) * s.h * s.w * L;
+    const T* src = dv.channel(ci) + column0;
+    for (int ty = 0; ty < g.th; ++ty)
+      for (int tx = 0; tx < g.tw; ++tx, src += L) {
+        Vec<T> points[a * a], patch[a * a];
+        for (int p = 0; p < a * a; ++p) points[p] = load(src + p * dv.stride);
+        sandwich<a, a, typename Tile::InputAdjoint>(points, patch);
+        for (int r = 0; r < a; ++r)
+          for (int c = 0; c < a; ++c) {
+            const int y = Tile::m * ty - s.pad_h + r, x = Tile::m * tx - s.pad_w + c;
+            if (y < 0 || y >= s.h || x < 0 || x >= s.w) continue;
+            T* at = plane + (idx(y) * s.w + x) * L;
+            store(at, load(at) + patch[a * r + c]);
+          }
+      }
+  }
+}
+
+// The images of group `group`: the first one, and how many (L, or fewer at
+// the end of the batch).
+struct GroupImages {
+  idx first;
+  int count;
+};
+
 template <typename T>
-void transform_input_grads(const Conv2dShape& s, const TileGrid& g, const PointMatrices<T>& dv, T* dx) {
-  const idx plane_size = idx(s.h) * s.w;
-  const int count = int(dv.tiles / g.per_image);
-  T* q = scratch<T, 14>(idx(2 * g.th + 2) * 4 * g.tw);
-  std::fill_n(dx, idx(count) * s.c_in * plane_size, T(0));
-  for (int img = 0; img < count; ++img)
-    for (int ci = 0; ci < s.c_in; ++ci)
-      transform_input_grad_plane(dv.channel(ci) + img * g.per_image, dv.stride, s, g, q,
-                                 dx + (idx(img) * s.c_in + ci) * plane_size);
+GroupImages group_images(const Conv2dShape& s, int group) {
+  const idx first = idx(group) * Lanes<T>::count;
+  return {first, int(std::min<idx>(Lanes<T>::count, s.n - first))};
+}
+
+template <typename T>
+int group_count(const Conv2dShape& s) {
+  return (s.n + Lanes<T>::count - 1) / Lanes<T>::count;
+}
+
+// Groups [begin, end) in blocks of up to groups_per_block:
+// body(first_group, groups, tile columns).
+template <typename T, typename Body>
+void for_blocks(const TileGrid& g, int begin, int end, Body&& body) {
+  for (int g0 = begin; g0 < end; g0 += g.groups_per_block) {
+    const int groups = std::min(g.groups_per_block, end - g0);
+    body(g0, groups, idx(groups) * g.per_image * Lanes<T>::count);
+  }
+}
+
+double direct_macs(const Conv2dShape& s) {
+  return double(s.n) * s.c_out * s.out_h() * s.out_w() * s.c_in * 9.0;
+}
+
+// Everything one pass needs to know: the shape, the tile grid, and the sizes
+// of the per-thread buffers.
+template <typename Tile, typename T>
+struct Plan {
+  using Points = PointMatrices<Tile, T>;
+  static constexpr int L = Lanes<T>::count, points = Points::points;
+  const Conv2dShape& s;
+  TileGrid g;
+  idx filters, block_tiles, x_image, y_image;
+
+  explicit Plan(const Conv2dShape& shape)
+      : s(shape),
+        g(tile_grid<Tile, T>(shape)),
+        filters(idx(shape.c_out) * shape.c_in),
+        block_tiles(g.groups_per_block * g.per_image * L),
+        x_image(idx(shape.c_in) * shape.h * shape.w),
+        y_image(idx(shape.c_out) * shape.out_h() * shape.out_w()) {}
+
+  T* lane_buffer() const { return scratch<T, 14>(std::max(x_image, y_image) * L); }
+  idx column_of(int group_in_block) const { return group_in_block * g.per_image * L; }
+};
+
+// Each pass: per thread a contiguous range of groups; per block, the lane
+// transposes and transforms of each group around the α² GEMMs.
+template <typename Tile, typename T>
+void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  using P = Plan<Tile, T>;
+  const P plan(s);
+  T* u = scratch<T, 10>(P::points * plan.filters);
+  transform_filters<Tile>(s, w, u);
+  for_image_chunks(group_count<T>(s), direct_macs(s), [&](int begin, int end, int) {
+    T* v_buffer = scratch<T, 11>(P::Points::size_for(s.c_in, plan.block_tiles));
+    T* m_buffer = scratch<T, 12>(P::Points::size_for(s.c_out, plan.block_tiles));
+    T* lanes = plan.lane_buffer();
+    for_blocks<T>(plan.g, begin, end, [&](int g0, int groups, idx tiles) {
+      const typename P::Points v(v_buffer, s.c_in, tiles), m(m_buffer, s.c_out, tiles);
+      for (int k = 0; k < groups; ++k) {
+        const GroupImages imgs = group_images<T>(s, g0 + k);
+        to_lanes(x + imgs.first * plan.x_image, plan.x_image, imgs.count, lanes);
+        transform_inputs(s, plan.g, lanes, v, plan.column_of(k));
+      }
+      for (int p = 0; p < P::points; ++p)
+        gemm(false, false, s.c_out, int(tiles), s.c_in, T(1), u + p * plan.filters, s.c_in,
+             v.matrix(p), int(tiles), T(0), m.matrix(p), int(tiles));
+      for (int k = 0; k < groups; ++k) {
+        const GroupImages imgs = group_images<T>(s, g0 + k);
+        transform_outputs(s, plan.g, m, plan.column_of(k), bias, lanes);
+        from_lanes(lanes, plan.y_image, imgs.count, y + imgs.first * plan.y_image);
+      }
+    });
+  });
+}
+
+template <typename Tile, typename T>
+void backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  using P = Plan<Tile, T>;
+  const P plan(s);
+  T* u = scratch<T, 10>(P::points * plan.filters);
+  transform_filters<Tile>(s, w, u);
+  for_image_chunks(group_count<T>(s), direct_macs(s), [&](int begin, int end, int) {
+    T* dm_buffer = scratch<T, 12>(P::Points::size_for(s.c_out, plan.block_tiles));
+    T* dv_buffer = scratch<T, 11>(P::Points::size_for(s.c_in, plan.block_tiles));
+    T* lanes = plan.lane_buffer();
+    for_blocks<T>(plan.g, begin, end, [&](int g0, int groups, idx tiles) {
+      const typename P::Points dm(dm_buffer, s.c_out, tiles), dv(dv_buffer, s.c_in, tiles);
+      for (int k = 0; k < groups; ++k) {
+        const GroupImages imgs = group_images<T>(s, g0 + k);
+        to_lanes(dy + imgs.first * plan.y_image, plan.y_image, imgs.count, lanes);
+        transform_output_grads(s, plan.g, lanes, dm, plan.column_of(k));
+      }
+      for (int p = 0; p < P::points; ++p)
+        gemm(true, false, s.c_in, int(tiles), s.c_out, T(1), u + p * plan.filters, s.c_in,
+             dm.matrix(p), int(tiles), T(0), dv.matrix(p), int(tiles));
+      for (int k = 0; k < groups; ++k) {
+        const GroupImages imgs = group_images<T>(s, g0 + k);
+        std::fill_n(lanes, plan.x_image * P::L, T(0));
+        transform_input_grads(s, plan.g, dv, plan.column_of(k), lanes);
+        from_lanes(lanes, plan.x_image, imgs.count, dx + imgs.first * plan.x_image);
+      }
+    });
+  });
+}
+
+template <typename Tile, typename T>
+void backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
+  using P = Plan<Tile, T>;
+  const P plan(s);
+  const idx u_size = P::points * plan.filters;
+  // One partial dU per thread, summed below in thread order.
+  T* partials = scratch<T, 13>(u_size * omp_get_max_threads());
+  const int chunks = for_image_chunks(group_count<T>(s), direct_macs(s), [&](int begin, int end, int thread) {
+    T* v_buffer = scratch<T, 11>(P::Points::size_for(s.c_in, plan.block_tiles));
+    T* dm_buffer = scratch<T, 12>(P::Points::size_for(s.c_out, plan.block_tiles));
+    T* lanes = plan.lane_buffer();
+    T* du = partials + thread * u_size;
+    for_blocks<T>(plan.g, begin, end, [&](int g0, int groups, idx tiles) {
+      const typename P::Points v(v_buffer, s.c_in, tiles), dm(dm_buffer, s.c_out, tiles);
+      for (int k = 0; k < groups; ++k) {
+        const GroupImages imgs = group_images<T>(s, g0 + k);
+        to_lanes(x + imgs.first * plan.x_image, plan.x_image, imgs.count, lanes);
+        transform_inputs(s, plan.g, lanes, v, plan.column_of(k));
+        to_lanes(dy + imgs.first * plan.y_image, plan.y_image, imgs.count, lanes);
+        transform_output_grads(s, plan.g, lanes, dm, plan.column_of(k));
+      }
+      for (int p = 0; p < P::points; ++p)
+        gemm(false, true, s.c_out, s.c_in, int(tiles), T(1), dm.matrix(p), int(tiles), v.matrix(p),
+             int(tiles), g0 == begin ? T(0) : T(1), du + p * plan.filters, s.c_in);
+    });
+  });
+  for (int t = 1; t < chunks; ++t)
+    for (idx e = 0; e < u_size; ++e) partials[e] += partials[t * u_size + e];
+  // dW[co][ci] = Gᵀ dU[·][co][ci] G.
+  for (idx f = 0; f < plan.filters; ++f) {
+    T points[P::points];
+    for (int p = 0; p < P::points; ++p) points[p] = partials[p * plan.filters + f];
+    sandwich<Tile::alpha, 3, typename Tile::FilterAdjoint>(points, dw + 9 * f);
+  }
 }
 
 void check(const Conv2dShape& s, const char* op, std::initializer_list<const void*> pointers) {
   validate_conv2d_shape(s, op);
   if (!winograd_supports(s))
     throw std::invalid_argument(std::string(op) +
-                                ": Winograd F(2x2,3x3) needs a 3x3 kernel, stride 1 and dilation 1");
+                                ": Winograd needs a 3x3 kernel, stride 1 and dilation 1");
   for (const void* p : pointers)
     if (p == nullptr) throw std::invalid_argument(std::string(op) + ": null pointer argument");
 }
 
-double direct_macs(const Conv2dShape& s) {
-  return double(s.n) * s.c_out * s.out_h() * s.out_w() * s.c_in * 9.0;
+// Transform-domain work of a tile size: tiles × α².
+template <typename Tile>
+idx transform_points(const Conv2dShape& s) {
+  const idx th = (s.out_h() + Tile::m - 1) / Tile::m, tw = (s.out_w() + Tile::m - 1) / Tile::m;
+  return th * tw * Tile::alpha * Tile::alpha;
 }
 
 }  // namespace
@@ -382,92 +404,44 @@ bool winograd_supports(const Conv2dShape& s) {
          s.dil_w == 1;
 }
 
+WinogradTile winograd_tile_for(const Conv2dShape& s) {
+  return transform_points<F4x4>(s) < transform_points<F2x2>(s) ? WinogradTile::f4x4
+                                                               : WinogradTile::f2x2;
+}
+
 template <typename T>
-void winograd_conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+void winograd_conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
+                             WinogradTile tile) {
   check(s, "winograd_conv2d_forward", {x, w, y});
-  const TileGrid g = tile_grid(s);
-  const idx filters = idx(s.c_out) * s.c_in, block_tiles = g.images_per_block * g.per_image;
-  T* u = scratch<T, 10>(kPoints * filters);
-  transform_filters(s, w, u);
-  for_image_chunks(s.n, direct_macs(s), [&](int begin, int end, int) {
-    T* v_buffer = scratch<T, 11>(PointMatrices<T>::size_for(s.c_in, block_tiles));
-    T* m_buffer = scratch<T, 12>(PointMatrices<T>::size_for(s.c_out, block_tiles));
-    for (int i0 = begin; i0 < end; i0 += g.images_per_block) {
-      const idx tiles = std::min(g.images_per_block, end - i0) * g.per_image;
-      const PointMatrices<T> v(v_buffer, s.c_in, tiles), m(m_buffer, s.c_out, tiles);
-      transform_inputs(s, g, x + idx(i0) * s.c_in * s.h * s.w, v);
-      for (int p = 0; p < kPoints; ++p)
-        gemm(false, false, s.c_out, int(tiles), s.c_in, T(1), u + p * filters, s.c_in, v.matrix(p),
-             int(tiles), T(0), m.matrix(p), int(tiles));
-      transform_outputs(s, g, m, bias, y + idx(i0) * s.c_out * s.out_h() * s.out_w());
-    }
-  });
+  if (tile == WinogradTile::f4x4) return forward<F4x4>(s, x, w, bias, y);
+  forward<F2x2>(s, x, w, bias, y);
 }
 
 template <typename T>
-void winograd_conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+void winograd_conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx,
+                                    WinogradTile tile) {
   check(s, "winograd_conv2d_backward_input", {dy, w, dx});
-  const TileGrid g = tile_grid(s);
-  const idx filters = idx(s.c_out) * s.c_in, block_tiles = g.images_per_block * g.per_image;
-  T* u = scratch<T, 10>(kPoints * filters);
-  transform_filters(s, w, u);
-  for_image_chunks(s.n, direct_macs(s), [&](int begin, int end, int) {
-    T* dm_buffer = scratch<T, 12>(PointMatrices<T>::size_for(s.c_out, block_tiles));
-    T* dv_buffer = scratch<T, 11>(PointMatrices<T>::size_for(s.c_in, block_tiles));
-    for (int i0 = begin; i0 < end; i0 += g.images_per_block) {
-      const idx tiles = std::min(g.images_per_block, end - i0) * g.per_image;
-      const PointMatrices<T> dm(dm_buffer, s.c_out, tiles), dv(dv_buffer, s.c_in, tiles);
-      transform_output_grads(s, g, dy + idx(i0) * s.c_out * s.out_h() * s.out_w(), dm);
-      for (int p = 0; p < kPoints; ++p)
-        gemm(true, false, s.c_in, int(tiles), s.c_out, T(1), u + p * filters, s.c_in, dm.matrix(p),
-             int(tiles), T(0), dv.matrix(p), int(tiles));
-      transform_input_grads(s, g, dv, dx + idx(i0) * s.c_in * s.h * s.w);
-    }
-  });
+  if (tile == WinogradTile::f4x4) return backward_input<F4x4>(s, dy, w, dx);
+  backward_input<F2x2>(s, dy, w, dx);
 }
 
 template <typename T>
-void winograd_conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
+void winograd_conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw,
+                                     WinogradTile tile) {
   check(s, "winograd_conv2d_backward_weight", {x, dy, dw});
-  const TileGrid g = tile_grid(s);
-  const idx filters = idx(s.c_out) * s.c_in, block_tiles = g.images_per_block * g.per_image;
-  // One partial dU per thread, summed below in thread order.
-  T* partials = scratch<T, 13>(kPoints * filters * omp_get_max_threads());
-  const int chunks = for_image_chunks(s.n, direct_macs(s), [&](int begin, int end, int thread) {
-    T* v_buffer = scratch<T, 11>(PointMatrices<T>::size_for(s.c_in, block_tiles));
-    T* dm_buffer = scratch<T, 12>(PointMatrices<T>::size_for(s.c_out, block_tiles));
-    T* du = partials + thread * kPoints * filters;
-    for (int i0 = begin; i0 < end; i0 += g.images_per_block) {
-      const idx tiles = std::min(g.images_per_block, end - i0) * g.per_image;
-      const PointMatrices<T> v(v_buffer, s.c_in, tiles), dm(dm_buffer, s.c_out, tiles);
-      transform_inputs(s, g, x + idx(i0) * s.c_in * s.h * s.w, v);
-      transform_output_grads(s, g, dy + idx(i0) * s.c_out * s.out_h() * s.out_w(), dm);
-      for (int p = 0; p < kPoints; ++p)
-        gemm(false, true, s.c_out, s.c_in, int(tiles), T(1), dm.matrix(p), int(tiles), v.matrix(p),
-             int(tiles), i0 == begin ? T(0) : T(1), du + p * filters, s.c_in);
-    }
-  });
-  for (int t = 1; t < chunks; ++t)
-    for (idx e = 0; e < kPoints * filters; ++e) partials[e] += partials[t * kPoints * filters + e];
-  // dW[co][ci] = Gᵀ dU[·][co][ci] G.
-  for (idx f = 0; f < filters; ++f) {
-    T points[kPoints];
-    for (int p = 0; p < kPoints; ++p) points[p] = partials[p * filters + f];
-    sandwich<4, 3, FilterAdjoint>(points, dw + 9 * f);
-  }
+  if (tile == WinogradTile::f4x4) return backward_weight<F4x4>(s, x, dy, dw);
+  backward_weight<F2x2>(s, x, dy, dw);
 }
 
-template void winograd_conv2d_forward<float>(const Conv2dShape&, const float*, const float*,
-                                             const float*, float*);
-template void winograd_conv2d_forward<double>(const Conv2dShape&, const double*, const double*,
-                                              const double*, double*);
-template void winograd_conv2d_backward_input<float>(const Conv2dShape&, const float*, const float*,
-                                                    float*);
-template void winograd_conv2d_backward_input<double>(const Conv2dShape&, const double*,
-                                                     const double*, double*);
-template void winograd_conv2d_backward_weight<float>(const Conv2dShape&, const float*,
-                                                     const float*, float*);
-template void winograd_conv2d_backward_weight<double>(const Conv2dShape&, const double*,
-                                                      const double*, double*);
+#define GC_INSTANTIATE(T)                                                                         \
+  template void winograd_conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*,  \
+                                           WinogradTile);                                         \
+  template void winograd_conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*,     \
+                                                  WinogradTile);                                  \
+  template void winograd_conv2d_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*,    \
+                                                   WinogradTile);
+GC_INSTANTIATE(float)
+GC_INSTANTIATE(double)
+#undef GC_INSTANTIATE
 
 }  // namespace gc::cpu

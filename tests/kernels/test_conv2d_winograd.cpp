@@ -1,8 +1,9 @@
-// The Winograd F(2×2, 3×3) conv2d path (kernels/cpu/conv2d_winograd.h),
+// The Winograd conv2d path (kernels/cpu/conv2d_winograd.h), both tile sizes,
 // called directly, against the reference loop of conv2d_reference.h: odd
 // sizes (outputs 1..26 wide, so partial tiles on either edge), padding 0..2,
-// 1 to 17 channels, batches that fill several blocks per thread, float and
-// double; plus its determinism and argument checks.
+// 1 to 17 channels, batches from 1 image to several blocks per thread with a
+// part-filled group of lanes, float and double; plus the tile choice, the
+// determinism and argument checks.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -19,12 +20,22 @@ namespace {
 
 using namespace gc::cpu::test;
 
-template <typename T>
+// Each output mixes a whole tile through the transforms, so rounding is
+// measured against the tensor's largest Σ|terms| too (conv2d_reference.h).
+// Both tiles pass with share 1 on these seeds; F(4×4) gets a 4× margin for
+// its larger coefficients (up to 8 in Aᵀ, 5 in Bᵀ).
+template <typename T, WinogradTile tile>
 ConvPasses<T> winograd_passes() {
-  // Each output mixes a whole 4×4 tile through the transforms, so rounding
-  // is measured against the tensor's largest Σ|terms| too (conv2d_reference.h).
-  return {winograd_conv2d_forward<T>, winograd_conv2d_backward_input<T>,
-          winograd_conv2d_backward_weight<T>, 1.0};
+  return {[](const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+            winograd_conv2d_forward(s, x, w, b, y, tile);
+          },
+          [](const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+            winograd_conv2d_backward_input(s, dy, w, dx, tile);
+          },
+          [](const Conv2dShape& s, const T* x, const T* dy, T* dw) {
+            winograd_conv2d_backward_weight(s, x, dy, dw, tile);
+          },
+          tile == WinogradTile::f2x2 ? 1.0 : 4.0};
 }
 
 std::vector<Conv2dShape> winograd_shapes() {
@@ -47,22 +58,28 @@ std::vector<Conv2dShape> winograd_shapes() {
   return shapes;
 }
 
-TEST(Conv2dWinograd, FloatMatchesReferenceOnOddShapes) {
+template <typename T, WinogradTile tile>
+void check_sweep(unsigned seed) {
   omp_set_num_threads(2);
-  unsigned seed = 3000;
-  for (const auto& s : winograd_shapes()) check_against_reference<float>(s, seed++, winograd_passes<float>());
+  for (const auto& s : winograd_shapes()) check_against_reference<T>(s, seed++, winograd_passes<T, tile>());
 }
 
-TEST(Conv2dWinograd, DoubleMatchesReferenceOnOddShapes) {
-  omp_set_num_threads(2);
-  unsigned seed = 4000;
-  for (const auto& s : winograd_shapes()) check_against_reference<double>(s, seed++, winograd_passes<double>());
-}
+TEST(Conv2dWinograd, F2x2FloatMatchesReferenceOnOddShapes) { check_sweep<float, WinogradTile::f2x2>(3000); }
+TEST(Conv2dWinograd, F2x2DoubleMatchesReferenceOnOddShapes) { check_sweep<double, WinogradTile::f2x2>(4000); }
+TEST(Conv2dWinograd, F4x4FloatMatchesReferenceOnOddShapes) { check_sweep<float, WinogradTile::f4x4>(5000); }
+TEST(Conv2dWinograd, F4x4DoubleMatchesReferenceOnOddShapes) { check_sweep<double, WinogradTile::f4x4>(6000); }
 
 TEST(Conv2dWinograd, OneThreadMatchesReference) {
   omp_set_num_threads(1);
-  check_against_reference<float>({9, 12, 11, 11, 10, 3, 3}, 5000, winograd_passes<float>());
+  check_against_reference<float>({9, 12, 11, 11, 10, 3, 3}, 7000, winograd_passes<float, WinogradTile::f2x2>());
+  check_against_reference<float>({9, 12, 11, 11, 10, 3, 3}, 7001, winograd_passes<float, WinogradTile::f4x4>());
   omp_set_num_threads(2);
+}
+
+TEST(Conv2dWinograd, TileChoiceMinimisesTransformWork) {
+  EXPECT_EQ(winograd_tile_for({1, 32, 13, 13, 64, 3, 3}), WinogradTile::f4x4);  // 11×11: 324 vs 576
+  EXPECT_EQ(winograd_tile_for({1, 64, 5, 5, 64, 3, 3}), WinogradTile::f4x4);    // 3×3: 36 vs 64
+  EXPECT_EQ(winograd_tile_for({1, 8, 4, 4, 8, 3, 3}), WinogradTile::f2x2);      // 2×2: 36 vs 16
 }
 
 TEST(Conv2dWinograd, RepeatedRunsAreBitwiseIdentical) {
@@ -74,11 +91,15 @@ TEST(Conv2dWinograd, RepeatedRunsAreBitwiseIdentical) {
   const auto b = random_vector<float>(s.c_out, rng);
   const auto dy = random_vector<float>(y_size(s), rng);
   auto run = [&] {
-    std::vector<float> y(y_size(s)), dx(x_size(s)), dw(w_size(s));
-    winograd_conv2d_forward(s, x.data(), w.data(), b.data(), y.data());
-    winograd_conv2d_backward_input(s, dy.data(), w.data(), dx.data());
-    winograd_conv2d_backward_weight(s, x.data(), dy.data(), dw.data());
-    return std::vector<std::vector<float>>{y, dx, dw};
+    std::vector<std::vector<float>> outputs;
+    for (WinogradTile tile : {WinogradTile::f2x2, WinogradTile::f4x4}) {
+      std::vector<float> y(y_size(s)), dx(x_size(s)), dw(w_size(s));
+      winograd_conv2d_forward(s, x.data(), w.data(), b.data(), y.data(), tile);
+      winograd_conv2d_backward_input(s, dy.data(), w.data(), dx.data(), tile);
+      winograd_conv2d_backward_weight(s, x.data(), dy.data(), dw.data(), tile);
+      outputs.insert(outputs.end(), {y, dx, dw});
+    }
+    return outputs;
   };
   const auto first = run();
   for (int repeat = 0; repeat < 3; ++repeat) {
@@ -92,21 +113,22 @@ TEST(Conv2dWinograd, RepeatedRunsAreBitwiseIdentical) {
 TEST(Conv2dWinograd, RejectsUnsupportedShapesAndNullPointers) {
   std::vector<float> buf(1 << 12, 0.0f);
   float* p = buf.data();
+  constexpr WinogradTile kTile = WinogradTile::f4x4;
   const Conv2dShape strided{1, 2, 9, 9, 2, 3, 3, 2, 2};
   const Conv2dShape five_by_five{1, 2, 9, 9, 2, 5, 5};
   const Conv2dShape dilated{1, 2, 9, 9, 2, 3, 3, 1, 1, 0, 0, 2, 2};
   for (const Conv2dShape& s : {strided, five_by_five, dilated}) {
     EXPECT_FALSE(winograd_supports(s));
-    EXPECT_THROW(winograd_conv2d_forward(s, p, p, p, p), std::invalid_argument);
-    EXPECT_THROW(winograd_conv2d_backward_input(s, p, p, p), std::invalid_argument);
-    EXPECT_THROW(winograd_conv2d_backward_weight(s, p, p, p), std::invalid_argument);
+    EXPECT_THROW(winograd_conv2d_forward(s, p, p, p, p, kTile), std::invalid_argument);
+    EXPECT_THROW(winograd_conv2d_backward_input(s, p, p, p, kTile), std::invalid_argument);
+    EXPECT_THROW(winograd_conv2d_backward_weight(s, p, p, p, kTile), std::invalid_argument);
   }
   const Conv2dShape ok{1, 2, 9, 9, 2, 3, 3};
   EXPECT_TRUE(winograd_supports(ok));
-  EXPECT_THROW(winograd_conv2d_forward<float>(ok, nullptr, p, p, p), std::invalid_argument);
-  EXPECT_THROW(winograd_conv2d_backward_input<float>(ok, p, nullptr, p), std::invalid_argument);
-  EXPECT_THROW(winograd_conv2d_backward_weight<float>(ok, p, p, nullptr), std::invalid_argument);
-  EXPECT_THROW(winograd_conv2d_forward<float>({0, 2, 9, 9, 2, 3, 3}, p, p, p, p),
+  EXPECT_THROW(winograd_conv2d_forward<float>(ok, nullptr, p, p, p, kTile), std::invalid_argument);
+  EXPECT_THROW(winograd_conv2d_backward_input<float>(ok, p, nullptr, p, kTile), std::invalid_argument);
+  EXPECT_THROW(winograd_conv2d_backward_weight<float>(ok, p, p, nullptr, kTile), std::invalid_argument);
+  EXPECT_THROW(winograd_conv2d_forward<float>({0, 2, 9, 9, 2, 3, 3}, p, p, p, p, kTile),
                std::invalid_argument);
 }
 

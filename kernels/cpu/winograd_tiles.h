@@ -1,0 +1,195 @@
+// Internal to conv2d_winograd.cpp: the two Winograd tile sizes for a 3×3
+// filter (Lavin & Gray, 2016), each as its six 1-D transforms
+//   Bᵀ (input), G (filter), Aᵀ (output)   for the forward pass, and
+//   B, Gᵀ, A (their transposes)           for the backward passes.
+// A 2-D transform X ↦ F·X·Fᵀ applies the 1-D one to rows, then to columns
+// (sandwich below). Each apply() computes out = F·in, reading `in` with
+// stride is and writing `out` with stride os; T is a scalar or a SIMD vector.
+//
+// F(m×m, 3×3) turns an α×α input patch (α = m + 2) into m×m outputs with α²
+// multiplications instead of 9m²: F(2×2) 16 for 4 outputs (2.25× fewer),
+// F(4×4) 36 for 16 (4× fewer), at the price of larger transforms and of
+// rounding growing with their coefficients (up to 8 in F(4×4)'s Aᵀ).
+#pragma once
+
+#include <type_traits>
+#include <utility>
+
+namespace gc::cpu::winograd {
+
+// The element type of T: T itself, or the lane type of a vector.
+template <typename T>
+struct ScalarOf {
+  using type = T;
+};
+template <typename T>
+  requires requires(T v) { v[0]; }
+struct ScalarOf<T> {
+  using type = std::remove_cvref_t<decltype(std::declval<T>()[0])>;
+};
+
+// F(2×2, 3×3):
+//        ⎡1  0 −1  0⎤        ⎡ 1    0    0 ⎤
+//   Bᵀ = ⎢0  1  1  0⎥    G = ⎢1/2  1/2  1/2⎥    Aᵀ = ⎡1 1  1  0⎤
+//        ⎢0 −1  1  0⎥        ⎢1/2 −1/2  1/2⎥         ⎣0 1 −1 −1⎦
+//        ⎣0  1  0 −1⎦        ⎣ 0    0    1 ⎦
+struct F2x2 {
+  static constexpr int m = 2, alpha = 4;
+
+  struct Input {  // Bᵀ: 4 → 4
+    template <typename T>
+    static void apply(const T* in, int is, T* out, int os) {
+      out[0] = in[0] - in[2 * is];
+      out[os] = in[is] + in[2 * is];
+      out[2 * os] = in[2 * is] - in[is];
+      out[3 * os] = in[is] - in[3 * is];
+    }
+  };
+  struct InputAdjoint {  // B: 4 → 4
+    template <typename T>
+    static void apply(const T* in, int is, T* out, int os) {
+      out[0] = in[0];
+      out[os] = in[is] - in[2 * is] + in[3 * is];
+      out[2 * os] = in[is] + in[2 * is] - in[0];
+      out[3 * os] = -in[3 * is];
+    }
+  };
+  struct Filter {  // G: 3 → 4
+    template <typename T>
+    static void apply(const T* in, int is, T* out, int os) {
+      using S = typename ScalarOf<T>::type;
+      const T half_sum = S(0.5) * (in[0] + in[2 * is]);
+      out[0] = in[0];
+      out[os] = half_sum + S(0.5) * in[is];
+      out[2 * os] = half_sum - S(0.5) * in[is];
+      out[3 * os] = in[2 * is];
+    }
+  };
+  struct FilterAdjoint {  // Gᵀ: 4 → 3
+    template <typename T>
+    static void apply(const T* in, int is, T* out, int os) {
+      using S = typename ScalarOf<T>::type;
+      const T half_sum = S(0.5) * (in[is] + in[2 * is]);
+      out[0] = in[0] + half_sum;
+      out[os] = S(0.5) * (in[is] - in[2 * is]);
+      out[2 * os] = half_sum + in[3 * is];
+    }
+  };
+  struct Output {  // Aᵀ: 4 → 2
+    template <typename T>
+    static void apply(const T* in, int is, T* out, int os) {
+      out[0] = in[0] + in[is] + in[2 * is];
+      out[os] = in[is] - in[2 * is] - in[3 * is];
+    }
+  };
+  struct OutputAdjoint {  // A: 2 → 4
+    template <typename T>
+    static void apply(const T* in, int is, T* out, int os) {
+      out[0] = in[0];
+      out[os] = in[0] + in[is];
+      out[2 * os] = in[0] - in[is];
+      out[3 * os] = -in[is];
+    }
+  };
+};
+
+// F(4×4, 3×3), interpolation points 0, ±1, ±2, ∞:
+//        ⎡4  0 −5  0  1  0⎤        ⎡ 1/4    0     0 ⎤
+//        ⎢0 −4 −4  1  1  0⎥        ⎢−1/6  −1/6  −1/6⎥        ⎡1 1  1 1  1 0⎤
+//   Bᵀ = ⎢0  4 −4 −1  1  0⎥    G = ⎢−1/6   1/6  −1/6⎥   Aᵀ = ⎢0 1 −1 2 −2 0⎥
+//        ⎢0 −2 −1  2  1  0⎥        ⎢1/24  1/12   1/6⎥        ⎢0 1  1 4  4 0⎥
+//        ⎢0  2 −1 −2  1  0⎥        ⎢1/24 −1/12   1/6⎥        ⎣0 1 −1 8 −8 1⎦
+//        ⎣0  4  0 −5  0  1⎦        ⎣  0     0     1 ⎦
+struct F4x4 {
+  static constexpr int m = 4, alpha = 6;
+
+  struct Input {  // Bᵀ: 6 → 6
+    template <typename T>
+    static void apply(const T* in, int is, T* out, int os) {
+      using S = typename ScalarOf<T>::type;
+      const T d0 = in[0], d1 = in[is], d2 = in[2 * is], d3 = in[3 * is], d4 = in[4 * is],
+              d5 = in[5 * is];
+      out[0] = S(4) * d0 - S(5) * d2 + d4;
+      out[os] = (d3 + d4) - S(4) * (d1 + d2);
+      out[2 * os] = (d4 - d3) + S(4) * (d1 - d2);
+      out[3 * os] = (d4 - d2) + S(2) * (d3 - d1);
+      out[4 * os] = (d4 - d2) - S(2) * (d3 - d1);
+      out[5 * os] = S(4) * d1 - S(5) * d3 + d5;
+    }
+  };
+  struct InputAdjoint {  // B: 6 → 6
+    template <typename T>
+    static void apply(const T* in, int is, T* out, int os) {
+      using S = typename ScalarOf<T>::type;
+      const T x0 = in[0], x1 = in[is], x2 = in[2 * is], x3 = in[3 * is], x4 = in[4 * is],
+              x5 = in[5 * is];
+      out[0] = S(4) * x0;
+      out[os] = S(4) * (x2 - x1) + S(2) * (x4 - x3) + S(4) * x5;
+      out[2 * os] = -(S(5) * x0 + S(4) * (x1 + x2) + x3 + x4);
+      out[3 * os] = (x1 - x2) + S(2) * (x3 - x4) - S(5) * x5;
+      out[4 * os] = x0 + x1 + x2 + x3 + x4;
+      out[5 * os] = x5;
+    }
+  };
+  struct Filter {  // G: 3 → 6
+    template <typename T>
+    static void apply(const T* in, int is, T* out, int os) {
+      using S = typename ScalarOf<T>::type;
+      const T g0 = in[0], g1 = in[is], g2 = in[2 * is];
+      out[0] = g0 / S(4);
+      out[os] = -(g0 + g1 + g2) / S(6);
+      out[2 * os] = -(g0 - g1 + g2) / S(6);
+      out[3 * os] = g0 / S(24) + g1 / S(12) + g2 / S(6);
+      out[4 * os] = g0 / S(24) - g1 / S(12) + g2 / S(6);
+      out[5 * os] = g2;
+    }
+  };
+  struct FilterAdjoint {  // Gᵀ: 6 → 3
+    template <typename T>
+    static void apply(const T* in, int is, T* out, int os) {
+      using S = typename ScalarOf<T>::type;
+      const T x0 = in[0], x1 = in[is], x2 = in[2 * is], x3 = in[3 * is], x4 = in[4 * is],
+              x5 = in[5 * is];
+      out[0] = x0 / S(4) - (x1 + x2) / S(6) + (x3 + x4) / S(24);
+      out[os] = (x2 - x1) / S(6) + (x3 - x4) / S(12);
+      out[2 * os] = (x3 + x4 - x1 - x2) / S(6) + x5;
+    }
+  };
+  struct Output {  // Aᵀ: 6 → 4
+    template <typename T>
+    static void apply(const T* in, int is, T* out, int os) {
+      using S = typename ScalarOf<T>::type;
+      const T m0 = in[0], m1 = in[is], m2 = in[2 * is], m3 = in[3 * is], m4 = in[4 * is],
+              m5 = in[5 * is];
+      const T sum12 = m1 + m2, diff12 = m1 - m2, sum34 = m3 + m4, diff34 = m3 - m4;
+      out[0] = m0 + sum12 + sum34;
+      out[os] = diff12 + S(2) * diff34;
+      out[2 * os] = sum12 + S(4) * sum34;
+      out[3 * os] = diff12 + S(8) * diff34 + m5;
+    }
+  };
+  struct OutputAdjoint {  // A: 4 → 6
+    template <typename T>
+    static void apply(const T* in, int is, T* out, int os) {
+      using S = typename ScalarOf<T>::type;
+      const T x0 = in[0], x1 = in[is], x2 = in[2 * is], x3 = in[3 * is];
+      out[0] = x0;
+      out[os] = x0 + x1 + x2 + x3;
+      out[2 * os] = x0 - x1 + x2 - x3;
+      out[3 * os] = x0 + S(2) * x1 + S(4) * x2 + S(8) * x3;
+      out[4 * os] = x0 - S(2) * x1 + S(4) * x2 - S(8) * x3;
+      out[5 * os] = x3;
+    }
+  };
+};
+
+// z = F · x · Fᵀ for an In×In tile x and the Out×In matrix F of Transform
+// (both row-major): rows of x first (x·Fᵀ), then the columns of that.
+template <int In, int Out, typename Transform, typename T>
+void sandwich(const T* x, T* z) {
+  T rows[In * Out];
+  for (int r = 0; r < In; ++r) Transform::apply(x + r * In, 1, rows + r * Out, 1);
+  for (int c = 0; c < Out; ++c) Transform::apply(rows + c, Out, z + c, Out);
+}
+
+}  // namespace gc::cpu::winograd
