@@ -6,6 +6,12 @@
 // step of the three layers (forward, grad-weight, grad-bias, and grad-input
 // except for layer 0, whose input needs no gradient), the figure the target
 // (≤ 11 ms on 2 cores) is about.
+// conv2d_* picks the method per layer (Winograd for layers 1 and 2, im2col +
+// GEMM for layer 0); BM_gradcore_winograd times both Winograd tiles on layers
+// 1 and 2 (GFLOP/s counted as the direct method's 2·MACs, so it compares
+// with the other rows as a speed, not as arithmetic done). BM_*_train_step
+// uses conv2d_backward, which shares the dy transforms of grad-input and
+// grad-weight.
 // With oneDNN found, the same passes run through oneDNN (plain NCHW/OIHW
 // memory, as our engine stores them) in this binary as the baseline.
 //
@@ -16,6 +22,7 @@
 #include <vector>
 
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv2d_winograd.h"
 
 #ifdef GRADCORE_HAVE_ONEDNN
 #include <dnnl.hpp>
@@ -88,6 +95,29 @@ void BM_gradcore_conv(benchmark::State& state) {
   set_counters(state, l.s, pass);
 }
 
+template <Pass pass>
+void BM_gradcore_winograd(benchmark::State& state) {
+  LayerBuffers l(kLayers[state.range(0)]);
+  const auto tile = static_cast<gc::cpu::WinogradTile>(state.range(1));
+  for (auto _ : state) {
+    switch (pass) {
+      case kForward:
+        gc::cpu::winograd_conv2d_forward(l.s, l.x.data(), l.w.data(), l.b.data(), l.y.data(), tile);
+        break;
+      case kBackwardInput:
+        gc::cpu::winograd_conv2d_backward_input(l.s, l.dy.data(), l.w.data(), l.dx.data(), tile);
+        break;
+      default:
+        gc::cpu::winograd_conv2d_backward_weight(l.s, l.x.data(), l.dy.data(), l.dw.data(), tile);
+        break;
+    }
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, l.s, pass);
+  state.SetLabel("layer" + std::to_string(state.range(0)) +
+                 (tile == gc::cpu::WinogradTile::f4x4 ? " F(4x4,3x3)" : " F(2x2,3x3)"));
+}
+
 void BM_gradcore_conv_train_step(benchmark::State& state) {
   std::vector<LayerBuffers> layers(std::begin(kLayers), std::end(kLayers));
   double flops = 0;
@@ -99,9 +129,9 @@ void BM_gradcore_conv_train_step(benchmark::State& state) {
     }
     for (size_t i = layers.size(); i-- > 0;) {
       LayerBuffers& l = layers[i];
-      gc::cpu::conv2d_backward_weight(l.s, l.x.data(), l.dy.data(), l.dw.data());
+      gc::cpu::conv2d_backward(l.s, l.x.data(), l.dy.data(), l.w.data(), i > 0 ? l.dx.data() : nullptr,
+                               l.dw.data());
       gc::cpu::conv2d_backward_bias(l.s, l.dy.data(), l.db.data());
-      if (i > 0) gc::cpu::conv2d_backward_input(l.s, l.dy.data(), l.w.data(), l.dx.data());
     }
     benchmark::ClobberMemory();
   }
@@ -114,6 +144,11 @@ BENCHMARK_TEMPLATE(BM_gradcore_conv, kForward)->LAYER_ARGS;
 BENCHMARK_TEMPLATE(BM_gradcore_conv, kBackwardInput)->LAYER_ARGS;
 BENCHMARK_TEMPLATE(BM_gradcore_conv, kBackwardWeight)->LAYER_ARGS;
 BENCHMARK_TEMPLATE(BM_gradcore_conv, kBackwardBias)->LAYER_ARGS;
+#define WINOGRAD_ARGS \
+  ArgsProduct({{1, 2}, {0, 1}})->ArgNames({"layer", "tile"})->UseRealTime()->Unit(benchmark::kMillisecond)
+BENCHMARK_TEMPLATE(BM_gradcore_winograd, kForward)->WINOGRAD_ARGS;
+BENCHMARK_TEMPLATE(BM_gradcore_winograd, kBackwardInput)->WINOGRAD_ARGS;
+BENCHMARK_TEMPLATE(BM_gradcore_winograd, kBackwardWeight)->WINOGRAD_ARGS;
 BENCHMARK(BM_gradcore_conv_train_step)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 #ifdef GRADCORE_HAVE_ONEDNN

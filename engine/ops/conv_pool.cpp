@@ -49,20 +49,19 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
       });
   return record("conv2d", {x, weight, bias}, y, [x, weight, bias, s](const Tensor& g) {
     Tensor gx, gw, gb;
-    if (detail::wants_grad(x)) {
-      gx = Tensor::empty(x.shape(), x.dtype(), x.device());
+    if (detail::wants_grad(x)) gx = Tensor::empty(x.shape(), x.dtype(), x.device());
+    if (detail::wants_grad(weight)) gw = Tensor::empty(weight.shape(), weight.dtype(), weight.device());
+    if (gx.defined() || gw.defined()) {
+      // On the CPU one call computes both, sharing the work on g.
       detail::run_kernel(
-          g, [&]<typename T>() { cpu::conv2d_backward_input(s, g.data<T>(), weight.data<T>(), gx.data<T>()); },
+          g,
+          [&]<typename T>() {
+            cpu::conv2d_backward(s, x.data<T>(), g.data<T>(), weight.data<T>(),
+                                 gx.defined() ? gx.data<T>() : nullptr, gw.defined() ? gw.data<T>() : nullptr);
+          },
           [&](const cuda::Kernels& k) {
-            k.conv2d_backward_input(s, g.data<float>(), weight.data<float>(), gx.data<float>());
-          });
-    }
-    if (detail::wants_grad(weight)) {
-      gw = Tensor::empty(weight.shape(), weight.dtype(), weight.device());
-      detail::run_kernel(
-          g, [&]<typename T>() { cpu::conv2d_backward_weight(s, x.data<T>(), g.data<T>(), gw.data<T>()); },
-          [&](const cuda::Kernels& k) {
-            k.conv2d_backward_weight(s, x.data<float>(), g.data<float>(), gw.data<float>());
+            if (gx.defined()) k.conv2d_backward_input(s, g.data<float>(), weight.data<float>(), gx.data<float>());
+            if (gw.defined()) k.conv2d_backward_weight(s, x.data<float>(), g.data<float>(), gw.data<float>());
           });
     }
     if (detail::wants_grad(bias)) {

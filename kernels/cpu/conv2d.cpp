@@ -232,6 +232,21 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
 }
 
 template <typename T>
+void conv2d_backward(const Conv2dShape& s, const T* x, const T* dy, const T* w, T* dx, T* dw) {
+  constexpr const char* op = "conv2d_backward";
+  validate_conv2d_shape(s, op);
+  if (!dx && !dw) throw std::invalid_argument(std::string(op) + ": neither dx nor dw asked for");
+  if (use_winograd(s)) {
+    require_pointer(dy, op, "dy");
+    if (dx) require_pointer(w, op, "weight");
+    if (dw) require_pointer(x, op, "x");
+    return winograd_conv2d_backward(s, x, dy, w, dx, dw, winograd_tile_for(s));
+  }
+  if (dx) conv2d_backward_input(s, dy, w, dx);
+  if (dw) conv2d_backward_weight(s, x, dy, dw);
+}
+
+template <typename T>
 void conv2d_backward_bias(const Conv2dShape& s, const T* dy, T* db) {
   constexpr const char* op = "conv2d_backward_bias";
   validate_conv2d_shape(s, op);
@@ -268,6 +283,10 @@ template void conv2d_backward_weight<float>(const Conv2dShape&, const float*, co
                                             float*);
 template void conv2d_backward_weight<double>(const Conv2dShape&, const double*, const double*,
                                              double*);
+template void conv2d_backward<float>(const Conv2dShape&, const float*, const float*, const float*,
+                                     float*, float*);
+template void conv2d_backward<double>(const Conv2dShape&, const double*, const double*,
+                                      const double*, double*, double*);
 template void conv2d_backward_bias<float>(const Conv2dShape&, const float*, float*);
 template void conv2d_backward_bias<double>(const Conv2dShape&, const double*, double*);
 

@@ -67,6 +67,12 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx)
 template <typename T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw);
 
+// dx and dw together, each skipped when null (not both): the same results as
+// the two calls above, sharing the work on dy where the method allows (the
+// Winograd path transforms each dy tile once for both).
+template <typename T>
+void conv2d_backward(const Conv2dShape& s, const T* x, const T* dy, const T* w, T* dx, T* dw);
+
 // db[co] = Σ_{i,oy,ox} dy[i][co][oy][ox]. Overwrites db.
 template <typename T>
 void conv2d_backward_bias(const Conv2dShape& s, const T* dy, T* db);

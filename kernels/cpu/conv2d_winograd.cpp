@@ -315,62 +315,54 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) 
   });
 }
 
+// Both gradients in one sweep (dx or dw may be null): each block's dy tiles
+// are transformed once, for the grad-input GEMMs and the grad-weight GEMMs.
 template <typename Tile, typename T>
-void backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
-  using P = Plan<Tile, T>;
-  const P plan(s);
-  T* u = scratch<T, 10>(P::points * plan.filters);
-  transform_filters<Tile>(s, w, u);
-  for_image_chunks(group_count<T>(s), direct_macs(s), [&](int begin, int end, int) {
-    T* dm_buffer = scratch<T, 12>(P::Points::size_for(s.c_out, plan.block_tiles));
-    T* dv_buffer = scratch<T, 11>(P::Points::size_for(s.c_in, plan.block_tiles));
-    T* lanes = plan.lane_buffer();
-    for_blocks<T>(plan.g, begin, end, [&](int g0, int groups, idx tiles) {
-      const typename P::Points dm(dm_buffer, s.c_out, tiles), dv(dv_buffer, s.c_in, tiles);
-      for (int k = 0; k < groups; ++k) {
-        const GroupImages imgs = group_images<T>(s, g0 + k);
-        to_lanes(dy + imgs.first * plan.y_image, plan.y_image, imgs.count, lanes);
-        transform_output_grads(s, plan.g, lanes, dm, plan.column_of(k));
-      }
-      for (int p = 0; p < P::points; ++p)
-        gemm(true, false, s.c_in, int(tiles), s.c_out, T(1), u + p * plan.filters, s.c_in,
-             dm.matrix(p), int(tiles), T(0), dv.matrix(p), int(tiles));
-      for (int k = 0; k < groups; ++k) {
-        const GroupImages imgs = group_images<T>(s, g0 + k);
-        std::fill_n(lanes, plan.x_image * P::L, T(0));
-        transform_input_grads(s, plan.g, dv, plan.column_of(k), lanes);
-        from_lanes(lanes, plan.x_image, imgs.count, dx + imgs.first * plan.x_image);
-      }
-    });
-  });
-}
-
-template <typename Tile, typename T>
-void backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
+void backward(const Conv2dShape& s, const T* x, const T* dy, const T* w, T* dx, T* dw) {
   using P = Plan<Tile, T>;
   const P plan(s);
   const idx u_size = P::points * plan.filters;
+  T* u = scratch<T, 10>(u_size);
+  if (dx) transform_filters<Tile>(s, w, u);
   // One partial dU per thread, summed below in thread order.
-  T* partials = scratch<T, 13>(u_size * omp_get_max_threads());
+  T* partials = dw ? scratch<T, 13>(u_size * omp_get_max_threads()) : nullptr;
   const int chunks = for_image_chunks(group_count<T>(s), direct_macs(s), [&](int begin, int end, int thread) {
-    T* v_buffer = scratch<T, 11>(P::Points::size_for(s.c_in, plan.block_tiles));
     T* dm_buffer = scratch<T, 12>(P::Points::size_for(s.c_out, plan.block_tiles));
+    T* v_buffer = scratch<T, 11>(P::Points::size_for(s.c_in, plan.block_tiles));
     T* lanes = plan.lane_buffer();
-    T* du = partials + thread * u_size;
     for_blocks<T>(plan.g, begin, end, [&](int g0, int groups, idx tiles) {
-      const typename P::Points v(v_buffer, s.c_in, tiles), dm(dm_buffer, s.c_out, tiles);
+      // v holds V for grad-weight, then dV for grad-input.
+      const typename P::Points dm(dm_buffer, s.c_out, tiles), v(v_buffer, s.c_in, tiles);
       for (int k = 0; k < groups; ++k) {
         const GroupImages imgs = group_images<T>(s, g0 + k);
-        to_lanes(x + imgs.first * plan.x_image, plan.x_image, imgs.count, lanes);
-        transform_inputs(s, plan.g, lanes, v, plan.column_of(k));
         to_lanes(dy + imgs.first * plan.y_image, plan.y_image, imgs.count, lanes);
         transform_output_grads(s, plan.g, lanes, dm, plan.column_of(k));
       }
-      for (int p = 0; p < P::points; ++p)
-        gemm(false, true, s.c_out, s.c_in, int(tiles), T(1), dm.matrix(p), int(tiles), v.matrix(p),
-             int(tiles), g0 == begin ? T(0) : T(1), du + p * plan.filters, s.c_in);
+      if (dw) {
+        for (int k = 0; k < groups; ++k) {
+          const GroupImages imgs = group_images<T>(s, g0 + k);
+          to_lanes(x + imgs.first * plan.x_image, plan.x_image, imgs.count, lanes);
+          transform_inputs(s, plan.g, lanes, v, plan.column_of(k));
+        }
+        T* du = partials + thread * u_size;
+        for (int p = 0; p < P::points; ++p)
+          gemm(false, true, s.c_out, s.c_in, int(tiles), T(1), dm.matrix(p), int(tiles),
+               v.matrix(p), int(tiles), g0 == begin ? T(0) : T(1), du + p * plan.filters, s.c_in);
+      }
+      if (dx) {
+        for (int p = 0; p < P::points; ++p)
+          gemm(true, false, s.c_in, int(tiles), s.c_out, T(1), u + p * plan.filters, s.c_in,
+               dm.matrix(p), int(tiles), T(0), v.matrix(p), int(tiles));
+        for (int k = 0; k < groups; ++k) {
+          const GroupImages imgs = group_images<T>(s, g0 + k);
+          std::fill_n(lanes, plan.x_image * P::L, T(0));
+          transform_input_grads(s, plan.g, v, plan.column_of(k), lanes);
+          from_lanes(lanes, plan.x_image, imgs.count, dx + imgs.first * plan.x_image);
+        }
+      }
     });
   });
+  if (!dw) return;
   for (int t = 1; t < chunks; ++t)
     for (idx e = 0; e < u_size; ++e) partials[e] += partials[t * u_size + e];
   // dW[co][ci] = Gᵀ dU[·][co][ci] G.
@@ -418,24 +410,34 @@ void winograd_conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const
 }
 
 template <typename T>
+void winograd_conv2d_backward(const Conv2dShape& s, const T* x, const T* dy, const T* w, T* dx,
+                              T* dw, WinogradTile tile) {
+  constexpr const char* op = "winograd_conv2d_backward";
+  if (!dx && !dw) throw std::invalid_argument(std::string(op) + ": neither dx nor dw asked for");
+  check(s, op, {dy, dx ? w : dy, dw ? x : dy});
+  if (tile == WinogradTile::f4x4) return backward<F4x4>(s, x, dy, w, dx, dw);
+  backward<F2x2>(s, x, dy, w, dx, dw);
+}
+
+template <typename T>
 void winograd_conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx,
                                     WinogradTile tile) {
   check(s, "winograd_conv2d_backward_input", {dy, w, dx});
-  if (tile == WinogradTile::f4x4) return backward_input<F4x4>(s, dy, w, dx);
-  backward_input<F2x2>(s, dy, w, dx);
+  winograd_conv2d_backward<T>(s, nullptr, dy, w, dx, nullptr, tile);
 }
 
 template <typename T>
 void winograd_conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw,
                                      WinogradTile tile) {
   check(s, "winograd_conv2d_backward_weight", {x, dy, dw});
-  if (tile == WinogradTile::f4x4) return backward_weight<F4x4>(s, x, dy, dw);
-  backward_weight<F2x2>(s, x, dy, dw);
+  winograd_conv2d_backward<T>(s, x, dy, nullptr, nullptr, dw, tile);
 }
 
 #define GC_INSTANTIATE(T)                                                                         \
   template void winograd_conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*,  \
                                            WinogradTile);                                         \
+  template void winograd_conv2d_backward<T>(const Conv2dShape&, const T*, const T*, const T*, T*, \
+                                            T*, WinogradTile);                                    \
   template void winograd_conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*,     \
                                                   WinogradTile);                                  \
   template void winograd_conv2d_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*,    \

@@ -48,6 +48,11 @@ WinogradTile winograd_tile_for(const Conv2dShape& s);
 template <typename T>
 void winograd_conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
                              WinogradTile tile);
+// Both gradients in one sweep over dy (dx or dw may be null; not both):
+// the same values as the two calls below.
+template <typename T>
+void winograd_conv2d_backward(const Conv2dShape& s, const T* x, const T* dy, const T* w, T* dx,
+                              T* dw, WinogradTile tile);
 template <typename T>
 void winograd_conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx,
                                     WinogradTile tile);
