@@ -40,6 +40,7 @@ class Module {
   Tensor operator()(const Tensor& x);
   // Called with the module's output after every forward (observe only).
   void register_forward_hook(ForwardHook hook) { hooks_.push_back(std::move(hook)); }
+  bool has_forward_hooks() const { return !hooks_.empty(); }
 
   void set_training(bool training) { training_ = training; }
   bool training() const { return training_; }

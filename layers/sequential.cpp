@@ -13,9 +13,24 @@ void Sequential::add(std::unique_ptr<Module> module) {
   layers_.push_back(std::move(module));
 }
 
+// ReLU at i, MaxPool2d at i + 1, neither observed: run them swapped (header).
+bool Sequential::pool_runs_first(size_t i) const {
+  if (i + 1 >= layers_.size()) return false;
+  const Module &relu = *layers_[i], &pool = *layers_[i + 1];
+  return relu.kind() == "relu" && pool.kind() == "maxpool" && !relu.has_forward_hooks() &&
+         !pool.has_forward_hooks();
+}
+
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
-  for (auto& layer : layers_) h = (*layer)(h);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (pool_runs_first(i)) {
+      h = (*layers_[i])((*layers_[i + 1])(h));
+      ++i;
+      continue;
+    }
+    h = (*layers_[i])(h);
+  }
   return h;
 }
 

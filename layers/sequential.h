@@ -1,5 +1,14 @@
 // Sequential: modules applied in order. Parameters are named after the layer
 // kind and its 1-based count of that kind: conv1.weight, conv2.bias, fc1.weight.
+//
+// One reordering: a ReLU directly followed by a MaxPool2d runs as the pool,
+// then the ReLU. ReLU is monotone, so max(relu(x)) = relu(max(x)), and the
+// gradients agree too (dy reaches the window's first maximum exactly when
+// that maximum is > 0, either way); only the sign of a zero can differ. The
+// ReLU then reads and writes a quarter of the values (2×2 pools), forward and
+// backward. The pair runs in spec order whenever either module has a forward
+// hook (the backprop lab's statistics and hooks see every layer's output as
+// the spec describes it); graph dumps show the order that ran.
 #pragma once
 
 #include <memory>
@@ -31,6 +40,7 @@ class Sequential : public Module {
   const std::vector<std::unique_ptr<Module>>& layers() const { return layers_; }
 
  private:
+  bool pool_runs_first(size_t i) const;
   std::vector<std::unique_ptr<Module>> layers_;
 };
 

@@ -1,6 +1,9 @@
 // Model specs, presets, parameter naming and counts.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <vector>
+
 #include "engine/ops.h"
 #include "layers/spec.h"
 
@@ -15,6 +18,30 @@ TEST(Spec, SeedCnnHasTheDocumentedParameterCount) {
   EXPECT_EQ(names, (std::vector<std::string>{"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "conv3.weight",
                                              "conv3.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}));
   EXPECT_EQ(check_model_input(*model, {1, 28, 28}), (Shape{1, 10}));
+}
+
+// Sequential runs "relu maxpool" as maxpool then relu unless a hook watches
+// either layer (layers/sequential.h): the loss and every gradient must be the
+// same both ways (compared with ==, so a zero's sign may differ), on inputs
+// with many ties at zero and many all-negative pool windows.
+TEST(Sequential, ReluMaxpoolSwapGivesTheSameLossAndGradients) {
+  auto run = [](bool observed) {
+    auto model = build_model("conv(2,4,3) relu maxpool(2) conv(4,3,3,1,1) relu maxpool(2,1) flatten linear(12,5)");
+    model->reset_parameters(3, "he");
+    if (observed)
+      for (const auto& layer : model->layers()) layer->register_forward_hook([](const Module&, const Tensor&) {});
+    std::vector<float> values(3 * 2 * 9 * 9);
+    for (size_t i = 0; i < values.size(); ++i) values[i] = (i % 5 == 0) ? 0.0f : float(std::sin(0.7 * double(i)));
+    Tensor x = Tensor::from_vector({3, 2, 9, 9}, values);
+    Tensor loss = sum(model->forward(x));
+    loss.backward();
+    std::vector<std::vector<double>> out{loss.to_doubles()};
+    for (ParamRef p : model->parameters()) out.push_back(p.tensor->grad().to_doubles());
+    return out;
+  };
+  const auto swapped = run(false), in_order = run(true);
+  ASSERT_EQ(swapped.size(), in_order.size());
+  for (size_t t = 0; t < swapped.size(); ++t) EXPECT_EQ(swapped[t], in_order[t]) << "tensor " << t;
 }
 
 TEST(Spec, EveryPresetFitsMnistAndRoundTripsThroughItsSpec) {
