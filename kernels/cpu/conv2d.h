@@ -5,7 +5,12 @@
 //                      x[i][ci][oy·stride_h − pad_h + ki·dil_h][ox·stride_w − pad_w + kj·dil_w]
 // with x read as 0 outside the image (zero padding).
 //
-// Method: im2col + our GEMM (kernels/cpu/gemm.h). A block of g images is
+// Method: 3×3, stride-1 layers with at least 8 input and output channels go
+// to Winograd's minimal filtering (conv2d_winograd.h: about 2× faster at the
+// seed CNN's second layer, bench/RESULTS.md); every other shape, and the
+// first layer (1 input channel), runs as below.
+//
+// im2col + our GEMM (kernels/cpu/gemm.h). A block of g images is
 // unfolded into col[c_in·kh·kw][g·out_h·out_w] (im2col.h); then
 //   forward      Y   = W · col                (M = c_out,        N = g·oh·ow, K = c_in·kh·kw)
 //   grad-input   dcol = Wᵀ · dY, then col2im  (M = c_in·kh·kw,   N = g·oh·ow, K = c_out)

@@ -119,15 +119,23 @@ struct PointMatrices {
   T* channel(idx c) const { return data + c * tiles; }
 };
 
-// U[ξ][co][ci] = (G g[co][ci] Gᵀ)[ξ] for every filter.
+// U[ξ][co][ci] = (G g[co][ci] Gᵀ)[ξ] for every filter, L filters at a time
+// in the SIMD lanes (it runs on every call, before the threads start).
 template <typename Tile, typename T>
 void transform_filters(const Conv2dShape& s, const T* w, T* u) {
-  constexpr int points = Tile::alpha * Tile::alpha;
+  constexpr int L = Lanes<T>::count, points = Tile::alpha * Tile::alpha;
   const idx filters = idx(s.c_out) * s.c_in;
-  for (idx f = 0; f < filters; ++f) {
-    T z[points];
-    sandwich<3, Tile::alpha, typename Tile::Filter>(w + 9 * f, z);
-    for (int p = 0; p < points; ++p) u[p * filters + f] = z[p];
+  for (idx f0 = 0; f0 < filters; f0 += L) {
+    const int count = int(std::min<idx>(L, filters - f0));
+    T lanes[9 * L], out[L];
+    to_lanes(w + 9 * f0, 9, count, lanes);
+    Vec<T> g[9], z[points];
+    for (int k = 0; k < 9; ++k) g[k] = load(lanes + k * L);
+    sandwich<3, Tile::alpha, typename Tile::Filter>(g, z);
+    for (int p = 0; p < points; ++p) {
+      store(out, z[p]);
+      std::copy_n(out, count, u + p * filters + f0);
+    }
   }
 }
 
