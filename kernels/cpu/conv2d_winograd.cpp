@@ -133,8 +133,12 @@ void transform_filters(const Conv2dShape& s, const T* w, T* u) {
     for (int k = 0; k < 9; ++k) g[k] = load(lanes + k * L);
     sandwich<3, Tile::alpha, typename Tile::Filter>(g, z);
     for (int p = 0; p < points; ++p) {
+      if (count == L) {
+        store(u + p * filters + f0, z[p]);
+        continue;
+      }
       store(out, z[p]);
-      std::copy_n(out, count, u + p * filters + f0);
+      for (int lane = 0; lane < count; ++lane) u[p * filters + f0 + lane] = out[lane];
     }
   }
 }
