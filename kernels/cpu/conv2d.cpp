@@ -31,13 +31,28 @@ using conv_detail::scratch;
 // sum 5-8% below 128, and 512 was no better than 256.
 constexpr idx kTargetColumns = 256;
 
-// 3×3 stride-1 layers with at least this many input and output channels take
-// the Winograd path (conv2d_winograd.h); below it the GEMMs' k (c_in) or m
-// (c_out) is too short to pay for the transforms.
+// 3×3 stride-1 layers take the Winograd path (conv2d_winograd.h) when
+//  - both channel counts are at least 8: below that the GEMMs' k (c_in) or
+//    m (c_out) is too short to pay for the transforms;
+//  - the batch has at least 16 images: SIMD lanes carry 8 images each, so a
+//    smaller batch computes empty lanes and leaves a thread without a group;
+//  - the batch has at least 64 output tiles, so the GEMMs get columns.
+// Measured crossovers, forward, 2 threads (AVX2): the seed CNN's layer 1
+// (11×11 outputs, 9 F(4×4) tiles an image) between 8 and 16 images, layer 2
+// (3×3 outputs, one tile) between 32 and 64; one image took 0.70 ms by
+// Winograd against 0.17 ms by im2col. Results therefore depend (to rounding)
+// on the batch size as well as on the thread count.
 constexpr int kWinogradMinChannels = 8;
+constexpr int kWinogradMinImages = 16;
+constexpr long long kWinogradMinTiles = 64;
 
 bool use_winograd(const Conv2dShape& s) {
-  return winograd_supports(s) && s.c_in >= kWinogradMinChannels && s.c_out >= kWinogradMinChannels;
+  if (!winograd_supports(s) || s.c_in < kWinogradMinChannels || s.c_out < kWinogradMinChannels ||
+      s.n < kWinogradMinImages)
+    return false;
+  const int m = winograd_tile_for(s) == WinogradTile::f4x4 ? 4 : 2;
+  const long long tiles = (long long)s.n * ((s.out_h() + m - 1) / m) * ((s.out_w() + m - 1) / m);
+  return tiles >= kWinogradMinTiles;
 }
 
 int conv_out_size(int size, int pad, int dil, int k, int stride) {

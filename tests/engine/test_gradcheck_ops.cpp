@@ -66,10 +66,11 @@ TEST(Gradcheck, Conv2d) {
                                    {1, 5, 4, 3, 2, 1, {}},
                                    {2, 1, 1, 1, 3, 1, {.stride = 1, .padding = 1}},
                                    {1, 2, 9, 9, 2, 5, {.stride = 3, .padding = 2}},
-                                   // ≥ 8 channels, 3×3, stride 1: the Winograd path,
-                                   // F(4×4) tiles (6×7 output), then F(2×2) (2×2 output).
-                                   {2, 8, 6, 7, 8, 3, {.stride = 1, .padding = 1}},
-                                   {3, 9, 4, 4, 8, 3, {}}}) {
+                                   // 3×3, stride 1, ≥ 8 channels, ≥ 16 images, ≥ 64
+                                   // tiles: the Winograd path (kernels/cpu/conv2d.cpp),
+                                   // F(4×4) tiles (6×7 output), then F(2×2) (2×6 output).
+                                   {16, 8, 6, 7, 8, 3, {.stride = 1, .padding = 1}},
+                                   {22, 8, 4, 8, 8, 3, {}}}) {
     Conv2dOptions o = c.o;
     check({"conv2d", {{c.n, c.c_in, c.h, c.w}, {c.c_out, c.c_in, c.k, c.k}, {c.c_out}},
            [o](auto& v) { return conv2d(v[0], v[1], v[2], o); }});

@@ -44,9 +44,11 @@ std::vector<Conv2dShape> sweep_shapes() {
   // several images per GEMM with a partial last block in each thread.
   shapes.push_back({8, 5, 28, 28, 7, 3, 3, 1, 1, 1, 1});
   shapes.push_back({64, 5, 7, 7, 6, 3, 3});
-  // Enough channels for conv2d to dispatch 3×3 stride-1 layers to Winograd.
-  shapes.push_back({5, 8, 13, 13, 9, 3, 3});
-  shapes.push_back({3, 9, 6, 7, 8, 3, 3, 1, 1, 1, 1});
+  // Enough channels, images and tiles for conv2d to dispatch 3×3 stride-1
+  // layers to Winograd (conv2d.cpp): F(4×4) tiles, then F(2×2) (2×6 outputs).
+  shapes.push_back({16, 8, 13, 13, 9, 3, 3});
+  shapes.push_back({17, 9, 6, 7, 8, 3, 3, 1, 1, 1, 1});
+  shapes.push_back({22, 8, 4, 8, 8, 3, 3});
   return shapes;
 }
 
