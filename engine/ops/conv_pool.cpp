@@ -93,6 +93,11 @@ static cpu::Pool2dShape pool_shape(const char* op, const Tensor& x, const Pool2d
 Tensor max_pool2d(const Tensor& x, Pool2dOptions o) {
   cpu::Pool2dShape s = pool_shape("max_pool2d", x, o);
   Tensor y = Tensor::empty({s.n, s.c, s.out_h(), s.out_w()}, x.dtype(), x.device());
+  if (!needs_grad({x}) && x.device() == Device::CPU) {
+    // Nothing will run backward: no arg-max to keep.
+    dispatch_dtype(x.dtype(), [&]<typename T>() { cpu::max_pool2d_forward<T>(s, x.data<T>(), y.data<T>(), nullptr); });
+    return y;
+  }
   // Arg-max indices live in a Storage so they come from the caching allocator.
   auto argmax = std::make_shared<Storage>(static_cast<size_t>(y.numel()) * sizeof(int32_t), x.device());
   auto* indices = static_cast<int32_t*>(argmax->data());

@@ -96,7 +96,7 @@ void max_window(const Pool2dShape& s, const T* xp, int oy, int ox, T* y, int32_t
       }
     }
   *y = best;
-  *argmax = best_at;
+  if (argmax) *argmax = best_at;
 }
 
 #if defined(__SSE2__)
@@ -137,7 +137,7 @@ int max_pool_2x2_row(const Pool2dShape& s, const float* xp, int oy, int ow, floa
     take_if(bottom_left, _mm_add_epi32(left, down), best, best_at);
     take_if(bottom_right, _mm_add_epi32(_mm_add_epi32(left, down), one), best, best_at);
     _mm_storeu_ps(y + ox, best);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(argmax + ox), best_at);
+    if (argmax) _mm_storeu_si128(reinterpret_cast<__m128i*>(argmax + ox), best_at);
   }
   return ox;
 }
@@ -155,7 +155,7 @@ void max_pool_row(const Pool2dShape& s, const T* xp, int oy, int ow, T* y, int32
       ox = max_pool_2x2_row(s, xp, oy, ow, y, argmax);
   }
 #endif
-  for (; ox < ow; ++ox) max_window(s, xp, oy, ox, y + ox, argmax + ox);
+  for (; ox < ow; ++ox) max_window(s, xp, oy, ox, y + ox, argmax ? argmax + ox : nullptr);
 }
 
 }  // namespace
@@ -166,14 +166,13 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int32_t* argmax)
   validate_pool2d_shape(s, op);
   require_pointer(x, op, "x");
   require_pointer(y, op, "y");
-  require_pointer(argmax, op, "argmax");
   const int oh = s.out_h(), ow = s.out_w();
   const idx planes = idx(s.n) * s.c, in_plane = idx(s.h) * s.w, out_plane = idx(oh) * ow;
 #pragma omp parallel for schedule(static) if (worth_parallel(s))
   for (idx pl = 0; pl < planes; ++pl)
     for (int oy = 0; oy < oh; ++oy)
       max_pool_row(s, x + pl * in_plane, oy, ow, y + pl * out_plane + idx(oy) * ow,
-                   argmax + pl * out_plane + idx(oy) * ow);
+                   argmax ? argmax + pl * out_plane + idx(oy) * ow : nullptr);
 }
 
 template <typename T>

@@ -29,7 +29,8 @@ void validate_pool2d_shape(const Pool2dShape& s, const char* op);
 // y = window maximum; argmax[i] = index of that maximum within its h·w input
 // plane. Ties go to the first maximum in row-major scan order; a NaN in the
 // window wins (it propagates, as in PyTorch). Since pad < kernel every window
-// holds at least one real element, and padding never wins.
+// holds at least one real element, and padding never wins. argmax may be null
+// (inference: only y is written).
 template <typename T>
 void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int32_t* argmax);
 

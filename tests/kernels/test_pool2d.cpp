@@ -130,6 +130,9 @@ void check_max_pool(const Pool2dShape& s, const std::vector<T>& x, std::mt19937&
   max_pool2d_forward(s, x.data(), y.data(), argmax.data());
   expect_bitwise_equal(y, ref.y, "max y");
   expect_bitwise_equal(argmax, ref.argmax, "argmax");
+  auto y_only = nan_vector<T>(y_size(s));  // no arg-max asked for (inference)
+  max_pool2d_forward<T>(s, x.data(), y_only.data(), nullptr);
+  expect_bitwise_equal(y_only, ref.y, "max y without argmax");
 
   const auto dy = random_vector<T>(y_size(s), rng);
   const idx out_plane = idx(s.out_h()) * s.out_w(), in_plane = idx(s.h) * s.w;
@@ -319,7 +322,7 @@ TEST(Pool2d, NullPointersThrow) {
   float v[4] = {};
   int32_t a[1] = {};
   EXPECT_THROW(max_pool2d_forward<float>(s, nullptr, v, a), std::invalid_argument);
-  EXPECT_THROW(max_pool2d_forward<float>(s, v, v, nullptr), std::invalid_argument);
+  EXPECT_THROW(max_pool2d_forward<float>(s, v, nullptr, a), std::invalid_argument);
   EXPECT_THROW(max_pool2d_backward<float>(s, v, nullptr, v), std::invalid_argument);
   EXPECT_THROW(avg_pool2d_forward<float>(s, v, nullptr), std::invalid_argument);
   EXPECT_THROW(avg_pool2d_backward<float>(s, nullptr, v), std::invalid_argument);
