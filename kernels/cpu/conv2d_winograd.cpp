@@ -274,19 +274,17 @@ double direct_macs(const Conv2dShape& s) {
   return double(s.n) * s.c_out * s.out_h() * s.out_w() * s.c_in * 9.0;
 }
 
-// Everything one pass needs to know: the shape, the tile grid, and the sizes
-// of the per-thread buffers.
+// What one pass derives from the shape: the tile grid and the sizes of the
+// per-thread buffers.
 template <typename Tile, typename T>
 struct Plan {
   using Points = PointMatrices<Tile, T>;
   static constexpr int L = Lanes<T>::count, points = Points::points;
-  const Conv2dShape& s;
   TileGrid g;
   idx filters, block_tiles, x_image, y_image;
 
   explicit Plan(const Conv2dShape& shape)
-      : s(shape),
-        g(tile_grid<Tile, T>(shape)),
+      : g(tile_grid<Tile, T>(shape)),
         filters(idx(shape.c_out) * shape.c_in),
         block_tiles(g.groups_per_block * g.per_image * L),
         x_image(idx(shape.c_in) * shape.h * shape.w),
