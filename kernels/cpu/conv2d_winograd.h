@@ -20,7 +20,8 @@
 //
 // Rounding: the transforms only add, subtract and scale by small constants,
 // so results agree with the direct sum to float rounding of the tile's
-// values (F(4×4) about 10× looser than F(2×2); tests/kernels).
+// values; F(4×4)'s larger coefficients (up to 8) round more loosely than
+// F(2×2)'s (tests/kernels/test_conv2d_winograd.cpp bounds both).
 //
 // Threads: images in groups of 8 (floats; 4 doubles) share SIMD lanes; each
 // OpenMP thread takes a contiguous range of groups, grad-weight partials are
