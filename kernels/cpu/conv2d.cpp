@@ -50,9 +50,7 @@ bool use_winograd(const Conv2dShape& s) {
   if (!winograd_supports(s) || s.c_in < kWinogradMinChannels || s.c_out < kWinogradMinChannels ||
       s.n < kWinogradMinImages)
     return false;
-  const int m = winograd_tile_for(s) == WinogradTile::f4x4 ? 4 : 2;
-  const long long tiles = (long long)s.n * ((s.out_h() + m - 1) / m) * ((s.out_w() + m - 1) / m);
-  return tiles >= kWinogradMinTiles;
+  return winograd_tiles(s, winograd_tile_for(s)) >= kWinogradMinTiles;
 }
 
 int conv_out_size(int size, int pad, int dil, int k, int stride) {

@@ -297,6 +297,29 @@ struct Plan {
   idx column_of(int group_in_block) const { return group_in_block * g.per_image * L; }
 };
 
+// V for the `groups` groups from g0 of a block: each group's images into
+// lanes, then transformed. (`lanes`: the thread's lane buffer.)
+template <typename Tile, typename T>
+void block_inputs(const Conv2dShape& s, const Plan<Tile, T>& plan, const T* x, int g0, int groups,
+                  T* lanes, const PointMatrices<Tile, T>& v) {
+  for (int k = 0; k < groups; ++k) {
+    const GroupImages imgs = group_images<T>(s, g0 + k);
+    to_lanes(x + imgs.first * plan.x_image, plan.x_image, imgs.count, lanes);
+    transform_inputs(s, plan.g, lanes, v, plan.column_of(k));
+  }
+}
+
+// dM for the same groups, from dy.
+template <typename Tile, typename T>
+void block_output_grads(const Conv2dShape& s, const Plan<Tile, T>& plan, const T* dy, int g0,
+                        int groups, T* lanes, const PointMatrices<Tile, T>& dm) {
+  for (int k = 0; k < groups; ++k) {
+    const GroupImages imgs = group_images<T>(s, g0 + k);
+    to_lanes(dy + imgs.first * plan.y_image, plan.y_image, imgs.count, lanes);
+    transform_output_grads(s, plan.g, lanes, dm, plan.column_of(k));
+  }
+}
+
 // Each pass: per thread a contiguous range of groups; per block, the lane
 // transposes and transforms of each group around the α² GEMMs.
 template <typename Tile, typename T>
@@ -311,11 +334,7 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) 
     T* lanes = plan.lane_buffer();
     for_blocks<T>(plan.g, begin, end, [&](int g0, int groups, idx tiles) {
       const typename P::Points v(v_buffer, s.c_in, tiles), m(m_buffer, s.c_out, tiles);
-      for (int k = 0; k < groups; ++k) {
-        const GroupImages imgs = group_images<T>(s, g0 + k);
-        to_lanes(x + imgs.first * plan.x_image, plan.x_image, imgs.count, lanes);
-        transform_inputs(s, plan.g, lanes, v, plan.column_of(k));
-      }
+      block_inputs(s, plan, x, g0, groups, lanes, v);
       for (int p = 0; p < P::points; ++p)
         gemm(false, false, s.c_out, int(tiles), s.c_in, T(1), u + p * plan.filters, s.c_in,
              v.matrix(p), int(tiles), T(0), m.matrix(p), int(tiles));
@@ -346,17 +365,9 @@ void backward(const Conv2dShape& s, const T* x, const T* dy, const T* w, T* dx, 
     for_blocks<T>(plan.g, begin, end, [&](int g0, int groups, idx tiles) {
       // v holds V for grad-weight, then dV for grad-input.
       const typename P::Points dm(dm_buffer, s.c_out, tiles), v(v_buffer, s.c_in, tiles);
-      for (int k = 0; k < groups; ++k) {
-        const GroupImages imgs = group_images<T>(s, g0 + k);
-        to_lanes(dy + imgs.first * plan.y_image, plan.y_image, imgs.count, lanes);
-        transform_output_grads(s, plan.g, lanes, dm, plan.column_of(k));
-      }
+      block_output_grads(s, plan, dy, g0, groups, lanes, dm);
       if (dw) {
-        for (int k = 0; k < groups; ++k) {
-          const GroupImages imgs = group_images<T>(s, g0 + k);
-          to_lanes(x + imgs.first * plan.x_image, plan.x_image, imgs.count, lanes);
-          transform_inputs(s, plan.g, lanes, v, plan.column_of(k));
-        }
+        block_inputs(s, plan, x, g0, groups, lanes, v);
         T* du = partials + thread * u_size;
         for (int p = 0; p < P::points; ++p)
           gemm(false, true, s.c_out, s.c_in, int(tiles), T(1), dm.matrix(p), int(tiles),
@@ -395,11 +406,18 @@ void check(const Conv2dShape& s, const char* op, std::initializer_list<const voi
     if (p == nullptr) throw std::invalid_argument(std::string(op) + ": null pointer argument");
 }
 
-// Transform-domain work of a tile size: tiles × α².
+// Tiles of one image for a tile size.
 template <typename Tile>
-idx transform_points(const Conv2dShape& s) {
-  const idx th = (s.out_h() + Tile::m - 1) / Tile::m, tw = (s.out_w() + Tile::m - 1) / Tile::m;
-  return th * tw * Tile::alpha * Tile::alpha;
+long long tiles_per_image(const Conv2dShape& s) {
+  return (long long)((s.out_h() + Tile::m - 1) / Tile::m) * ((s.out_w() + Tile::m - 1) / Tile::m);
+}
+
+// The backward pass for `tile` (shape and pointers already checked).
+template <typename T>
+void run_backward(WinogradTile tile, const Conv2dShape& s, const T* x, const T* dy, const T* w,
+                  T* dx, T* dw) {
+  if (tile == WinogradTile::f4x4) return backward<F4x4>(s, x, dy, w, dx, dw);
+  backward<F2x2>(s, x, dy, w, dx, dw);
 }
 
 }  // namespace
@@ -409,9 +427,15 @@ bool winograd_supports(const Conv2dShape& s) {
          s.dil_w == 1;
 }
 
+long long winograd_tiles(const Conv2dShape& s, WinogradTile tile) {
+  return s.n * (tile == WinogradTile::f4x4 ? tiles_per_image<F4x4>(s) : tiles_per_image<F2x2>(s));
+}
+
 WinogradTile winograd_tile_for(const Conv2dShape& s) {
-  return transform_points<F4x4>(s) < transform_points<F2x2>(s) ? WinogradTile::f4x4
-                                                               : WinogradTile::f2x2;
+  // Transform-domain work: tiles × α².
+  const long long f4 = tiles_per_image<F4x4>(s) * F4x4::alpha * F4x4::alpha;
+  const long long f2 = tiles_per_image<F2x2>(s) * F2x2::alpha * F2x2::alpha;
+  return f4 < f2 ? WinogradTile::f4x4 : WinogradTile::f2x2;
 }
 
 template <typename T>
@@ -428,22 +452,21 @@ void winograd_conv2d_backward(const Conv2dShape& s, const T* x, const T* dy, con
   constexpr const char* op = "winograd_conv2d_backward";
   if (!dx && !dw) throw std::invalid_argument(std::string(op) + ": neither dx nor dw asked for");
   check(s, op, {dy, dx ? w : dy, dw ? x : dy});
-  if (tile == WinogradTile::f4x4) return backward<F4x4>(s, x, dy, w, dx, dw);
-  backward<F2x2>(s, x, dy, w, dx, dw);
+  run_backward(tile, s, x, dy, w, dx, dw);
 }
 
 template <typename T>
 void winograd_conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx,
                                     WinogradTile tile) {
   check(s, "winograd_conv2d_backward_input", {dy, w, dx});
-  winograd_conv2d_backward<T>(s, nullptr, dy, w, dx, nullptr, tile);
+  run_backward<T>(tile, s, nullptr, dy, w, dx, nullptr);
 }
 
 template <typename T>
 void winograd_conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw,
                                      WinogradTile tile) {
   check(s, "winograd_conv2d_backward_weight", {x, dy, dw});
-  winograd_conv2d_backward<T>(s, x, dy, nullptr, nullptr, dw, tile);
+  run_backward<T>(tile, s, x, dy, nullptr, nullptr, dw);
 }
 
 #define GC_INSTANTIATE(T)                                                                         \

@@ -43,6 +43,9 @@ enum class WinogradTile { f2x2, f4x4 };
 // size: F(4×4) for 11×11 (324 vs 576) and 3×3 (36 vs 64), F(2×2) for 2×2.
 WinogradTile winograd_tile_for(const Conv2dShape& s);
 
+// Output tiles of the whole batch (n · ⌈out_h/m⌉ · ⌈out_w/m⌉) for `tile`.
+long long winograd_tiles(const Conv2dShape& s, WinogradTile tile);
+
 // Same results as conv2d_forward / _backward_input / _backward_weight (to
 // rounding); throw std::invalid_argument for null pointers or a shape
 // winograd_supports rejects.
