@@ -1,6 +1,7 @@
 // max_pool2d (2×2, stride 2) forward and backward at the seed CNN's shapes,
 // batch 128: 32 channels of 26×26 and 64 channels of 11×11 (floor mode:
 // 13×13 and 5×5 outputs). avg_pool2d on the same shapes for comparison.
+// BM_max_pool_forward_values is the inference pass, without arg-max.
 // Counter GB/s: bytes a pass must move (input + output + argmax for forward;
 // dy + argmax + dx for backward) / time.
 //
@@ -58,6 +59,16 @@ void BM_max_pool_forward(benchmark::State& state) {
   set_bandwidth(state, 4.0 * (b.x_size + 2 * b.y_size));
 }
 
+// Inference: no arg-max to write.
+void BM_max_pool_forward_values(benchmark::State& state) {
+  PoolBuffers b(kShapes[state.range(0)]);
+  for (auto _ : state) {
+    gc::cpu::max_pool2d_forward<float>(b.s, b.x.data(), b.y.data(), nullptr);
+    benchmark::ClobberMemory();
+  }
+  set_bandwidth(state, 4.0 * (b.x_size + b.y_size));
+}
+
 void BM_max_pool_backward(benchmark::State& state) {
   PoolBuffers b(kShapes[state.range(0)]);
   for (auto _ : state) {
@@ -87,6 +98,7 @@ void BM_avg_pool_backward(benchmark::State& state) {
 
 #define SHAPE_ARGS Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond)
 BENCHMARK(BM_max_pool_forward)->SHAPE_ARGS;
+BENCHMARK(BM_max_pool_forward_values)->SHAPE_ARGS;
 BENCHMARK(BM_max_pool_backward)->SHAPE_ARGS;
 BENCHMARK(BM_avg_pool_forward)->SHAPE_ARGS;
 BENCHMARK(BM_avg_pool_backward)->SHAPE_ARGS;

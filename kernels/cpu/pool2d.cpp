@@ -99,6 +99,10 @@ void max_window(const Pool2dShape& s, const T* xp, int oy, int ox, T* y, int32_t
   if (argmax) *argmax = best_at;
 }
 
+bool is_2x2_stride_2(const Pool2dShape& s) {
+  return s.kh == 2 && s.kw == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 && s.pad_w == 0;
+}
+
 #if defined(__SSE2__)
 // The same rule as max_window for four 2×2, stride-2 windows at once, with
 // masks instead of branches: on random data the scalar comparisons mispredict
@@ -141,6 +145,57 @@ int max_pool_2x2_row(const Pool2dShape& s, const float* xp, int oy, int ow, floa
   }
   return ox;
 }
+
+// The first-wins rule of max_window for values only: b replaces a when it is
+// greater, or when it is NaN and a is not. max_ps(b, a) is b > a ? b : a,
+// which already keeps a on ties and when a is NaN.
+__m128 first_max(__m128 a, __m128 b) {
+  const __m128 b_nan_only = _mm_and_ps(_mm_cmpunord_ps(b, b), _mm_cmpord_ps(a, a));
+  return _mm_or_ps(_mm_and_ps(b_nan_only, b), _mm_andnot_ps(b_nan_only, _mm_max_ps(b, a)));
+}
+
+// Four 2×2 windows whose 8 + 8 inputs start at r0 and r1. Combining
+// (top-left, top-right), (bottom-left, bottom-right), then the two halves
+// picks the same element as the scan order: ties and NaNs keep the earlier.
+__m128 max_of_four_windows(const float* r0, const float* r1) {
+  const __m128 a0 = _mm_loadu_ps(r0), a1 = _mm_loadu_ps(r0 + 4);
+  const __m128 b0 = _mm_loadu_ps(r1), b1 = _mm_loadu_ps(r1 + 4);
+  const __m128 top = first_max(_mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1)));
+  const __m128 bottom = first_max(_mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)),
+                                  _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1)));
+  return first_max(top, bottom);
+}
+
+// One plane of a 2×2, stride-2, unpadded float max pool without arg-max (the
+// inference pass), four windows at a time. A row's last one to three windows
+// read on past the row, into the next row or plane, whose values fill lanes
+// that are thrown away; only where that would pass x_end (the end of the
+// whole input) are the inputs first copied into a zero-padded buffer.
+// 64×32×26×26 and 64×64×11×11 on one thread: 1.48 and 0.96 ms through
+// max_pool_row, 0.70 and 0.34 ms this way (BM_max_pool_forward_values).
+void max_pool_2x2_plane_values(const Pool2dShape& s, const float* xp, float* yp, const float* x_end) {
+  const int oh = s.out_h(), ow = s.out_w();
+  for (int oy = 0; oy < oh; ++oy) {
+    const float* r0 = xp + idx(2 * oy) * s.w;
+    const float* r1 = r0 + s.w;
+    float* y = yp + idx(oy) * ow;
+    int ox = 0;
+    for (; ox + 4 <= ow; ox += 4) _mm_storeu_ps(y + ox, max_of_four_windows(r0 + 2 * ox, r1 + 2 * ox));
+    if (ox == ow) continue;
+    float out[4];
+    if (r1 + 2 * ox + 8 <= x_end) {
+      _mm_storeu_ps(out, max_of_four_windows(r0 + 2 * ox, r1 + 2 * ox));
+    } else {
+      const int inputs = 2 * (ow - ox);
+      float t0[8] = {}, t1[8] = {};
+      std::copy(r0 + 2 * ox, r0 + 2 * ox + inputs, t0);
+      std::copy(r1 + 2 * ox, r1 + 2 * ox + inputs, t1);
+      _mm_storeu_ps(out, max_of_four_windows(t0, t1));
+    }
+    std::copy(out, out + (ow - ox), y + ox);
+  }
+}
 #endif
 
 // Writes row oy of one plane; the 2×2, stride-2, unpadded float case goes
@@ -150,12 +205,23 @@ void max_pool_row(const Pool2dShape& s, const T* xp, int oy, int ow, T* y, int32
   int ox = 0;
 #if defined(__SSE2__)
   if constexpr (std::is_same_v<T, float>) {
-    if (s.kh == 2 && s.kw == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 &&
-        s.pad_w == 0)
-      ox = max_pool_2x2_row(s, xp, oy, ow, y, argmax);
+    if (is_2x2_stride_2(s)) ox = max_pool_2x2_row(s, xp, oy, ow, y, argmax);
   }
 #endif
   for (; ox < ow; ++ox) max_window(s, xp, oy, ox, y + ox, argmax ? argmax + ox : nullptr);
+}
+
+// One whole plane; x_end is the end of the whole input.
+template <typename T>
+void max_pool_plane(const Pool2dShape& s, const T* xp, T* yp, int32_t* argmax, const T* x_end) {
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (argmax == nullptr && is_2x2_stride_2(s)) return max_pool_2x2_plane_values(s, xp, yp, x_end);
+  }
+#endif
+  const int oh = s.out_h(), ow = s.out_w();
+  for (int oy = 0; oy < oh; ++oy)
+    max_pool_row(s, xp, oy, ow, yp + idx(oy) * ow, argmax ? argmax + idx(oy) * ow : nullptr);
 }
 
 }  // namespace
@@ -170,9 +236,8 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int32_t* argmax)
   const idx planes = idx(s.n) * s.c, in_plane = idx(s.h) * s.w, out_plane = idx(oh) * ow;
 #pragma omp parallel for schedule(static) if (worth_parallel(s))
   for (idx pl = 0; pl < planes; ++pl)
-    for (int oy = 0; oy < oh; ++oy)
-      max_pool_row(s, x + pl * in_plane, oy, ow, y + pl * out_plane + idx(oy) * ow,
-                   argmax ? argmax + pl * out_plane + idx(oy) * ow : nullptr);
+    max_pool_plane(s, x + pl * in_plane, y + pl * out_plane, argmax ? argmax + pl * out_plane : nullptr,
+                   x + planes * in_plane);
 }
 
 template <typename T>

@@ -238,7 +238,8 @@ TEST(Pool2d, MaxPoolPropagatesNaN) {
 }
 
 // The 2×2 stride-2 case runs four windows at a time: NaNs and ties placed in
-// every window position, on rows long enough for vector and scalar columns.
+// every window position, on rows long enough for vector and tail columns,
+// with and without arg-max.
 TEST(Pool2d, MaxPoolNaNAndTiesInEveryLane) {
   const Pool2dShape s{2, 3, 6, 22, 2, 2, 2, 2};
   const float nan = std::numeric_limits<float>::quiet_NaN();
@@ -251,6 +252,9 @@ TEST(Pool2d, MaxPoolNaNAndTiesInEveryLane) {
   const MaxReference<float> ref = max_reference(s, x);
   expect_bitwise_equal(y, ref.y, "max y");
   expect_bitwise_equal(argmax, ref.argmax, "argmax");
+  std::vector<float> y_only(y_size(s));  // the value-only path reads past row ends
+  max_pool2d_forward<float>(s, x.data(), y_only.data(), nullptr);
+  expect_bitwise_equal(y_only, ref.y, "max y without argmax");
 }
 
 TEST(Pool2d, RepeatedRunsAreBitwiseIdentical) {
