@@ -34,6 +34,14 @@ struct Pool2dOptions {
 Tensor max_pool2d(const Tensor& x, Pool2dOptions options = {});
 Tensor avg_pool2d(const Tensor& x, Pool2dOptions options = {});
 
+// Inference only: relu(max_pool2d(conv2d(x, weight, bias, options), 2×2
+// stride 2)) in one pass (kernels/cpu/conv2d_pool.h), without the conv's
+// output in memory. conv2d_pool_relu_fits says whether it applies: the CPU,
+// nothing that needs a gradient, a 3×3 stride-1 unpadded conv with at most
+// 4 input channels. conv2d_pool_relu throws where it does not.
+bool conv2d_pool_relu_fits(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options);
+Tensor conv2d_pool_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options = {});
+
 // ---- elementwise ----
 Tensor relu(const Tensor& x);
 Tensor tanh(const Tensor& x);

@@ -22,7 +22,7 @@ Conv2d::Conv2d(int in_channels, int out_channels, int kernel, int stride, int pa
 }
 
 Tensor Conv2d::forward(const Tensor& x) {
-  return conv2d(x, weight, bias, {.stride = stride_, .padding = padding_});
+  return conv2d(x, weight, bias, options());
 }
 
 std::string Conv2d::spec() const {

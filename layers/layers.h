@@ -18,6 +18,7 @@ class Conv2d : public Module {
   std::string kind() const override { return "conv"; }
   std::vector<ParamRef> parameters() override { return {{"weight", &weight}, {"bias", &bias}}; }
   void reset_parameters(uint64_t seed, const std::string& init) override;
+  Conv2dOptions options() const { return {.stride = stride_, .padding = padding_}; }
 
   Tensor weight, bias;  // [out, in, k, k], [out]
 
@@ -46,6 +47,8 @@ class MaxPool2d : public Module {
   Tensor forward(const Tensor& x) override { return max_pool2d(x, {.kernel = kernel_, .stride = stride_}); }
   std::string spec() const override;
   std::string kind() const override { return "maxpool"; }
+  int kernel() const { return kernel_; }
+  int stride() const { return stride_; }
 
  private:
   int kernel_, stride_;

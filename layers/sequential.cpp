@@ -3,6 +3,7 @@
 #include <map>
 
 #include "kernels/cpu/rng.h"
+#include "layers/layers.h"
 
 namespace gc {
 
@@ -21,9 +22,29 @@ bool Sequential::pool_runs_first(size_t i) const {
          !pool.has_forward_hooks();
 }
 
+// Conv2d at i, then ReLU and MaxPool2d(2, stride 2) in either order, none
+// observed, and the fused op fits x (header).
+bool Sequential::fuses_conv_pool_relu(size_t i, const Tensor& x) const {
+  if (i + 2 >= layers_.size()) return false;
+  const auto* conv = dynamic_cast<const Conv2d*>(layers_[i].get());
+  const Module &second = *layers_[i + 1], &third = *layers_[i + 2];
+  const auto* pool = dynamic_cast<const MaxPool2d*>(second.kind() == "relu" ? &third : &second);
+  const Module& relu = pool == &third ? second : third;
+  if (conv == nullptr || pool == nullptr || relu.kind() != "relu" || pool->kernel() != 2 || pool->stride() != 2)
+    return false;
+  if (conv->has_forward_hooks() || second.has_forward_hooks() || third.has_forward_hooks()) return false;
+  return conv2d_pool_relu_fits(x, conv->weight, conv->bias, conv->options());
+}
+
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
   for (size_t i = 0; i < layers_.size(); ++i) {
+    if (fuses_conv_pool_relu(i, h)) {
+      const auto& conv = static_cast<const Conv2d&>(*layers_[i]);
+      h = conv2d_pool_relu(h, conv.weight, conv.bias, conv.options());
+      i += 2;
+      continue;
+    }
     if (pool_runs_first(i)) {
       h = (*layers_[i])((*layers_[i + 1])(h));
       ++i;

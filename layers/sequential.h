@@ -9,6 +9,12 @@
 // backward. The pair runs in spec order whenever either module has a forward
 // hook (the backprop lab's statistics and hooks see every layer's output as
 // the spec describes it); graph dumps show the order that ran.
+//
+// One fusion, for inference: a Conv2d followed by a ReLU and a 2×2 stride-2
+// MaxPool2d (in either order), none of them observed, runs as one
+// conv2d_pool_relu pass (engine/ops.h) wherever that op fits: on the CPU,
+// with nothing to differentiate, for a first layer's 3×3 conv with few input
+// channels. It computes the same function; a training forward never fuses.
 #pragma once
 
 #include <memory>
@@ -41,6 +47,7 @@ class Sequential : public Module {
 
  private:
   bool pool_runs_first(size_t i) const;
+  bool fuses_conv_pool_relu(size_t i, const Tensor& x) const;
   std::vector<std::unique_ptr<Module>> layers_;
 };
 

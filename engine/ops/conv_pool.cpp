@@ -1,30 +1,36 @@
-// conv2d, max_pool2d and avg_pool2d over kernels/cpu/conv2d.h and pool2d.h.
+// conv2d, max_pool2d and avg_pool2d over kernels/cpu/conv2d.h and pool2d.h,
+// and the inference-only fused conv2d_pool_relu over conv2d_pool.h.
 // The backward rules are the kernels' backward passes:
 //   conv:  ∂x = conv_transpose(∂y, W),  ∂W = Σ_n ∂y ⋆ x,  ∂b = Σ_{n,h,w} ∂y
 //   max:   ∂y routed to the arg-max of each window; avg: ∂y / (kh·kw) spread over the window.
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/ops/common.h"
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv2d_pool.h"
 #include "kernels/cpu/pool2d.h"
 
 namespace gc {
 
 static int to_int(int64_t v) { return static_cast<int>(v); }
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions o) {
-  detail::check_same_device_dtype("conv2d", {x, weight, bias});
-  detail::check_rank("conv2d", "input", x, 4);
-  detail::check_rank("conv2d", "weight", weight, 4);
+// The kernel shape of conv2d(x, weight, bias, o), its arguments checked.
+static cpu::Conv2dShape conv_shape(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                   Conv2dOptions o) {
+  detail::check_same_device_dtype(op, {x, weight, bias});
+  detail::check_rank(op, "input", x, 4);
+  detail::check_rank(op, "weight", weight, 4);
   if (x.dim(1) != weight.dim(1))
-    throw_shape_error("conv2d", "input " + x.shape().str() + " has " + std::to_string(x.dim(1)) +
-                                    " channels but weight " + weight.shape().str() + " expects " +
-                                    std::to_string(weight.dim(1)));
+    throw_shape_error(op, "input " + x.shape().str() + " has " + std::to_string(x.dim(1)) +
+                              " channels but weight " + weight.shape().str() + " expects " +
+                              std::to_string(weight.dim(1)));
   if (bias.defined() && (bias.rank() != 1 || bias.dim(0) != weight.dim(0)))
-    throw_shape_error("conv2d", "bias " + bias.shape().str() + " does not fit weight " + weight.shape().str());
+    throw_shape_error(op, "bias " + bias.shape().str() + " does not fit weight " + weight.shape().str());
   cpu::Conv2dShape s{};
   s.n = to_int(x.dim(0)); s.c_in = to_int(x.dim(1)); s.h = to_int(x.dim(2)); s.w = to_int(x.dim(3));
   s.c_out = to_int(weight.dim(0)); s.kh = to_int(weight.dim(2)); s.kw = to_int(weight.dim(3));
@@ -32,11 +38,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
   s.pad_h = s.pad_w = o.padding;
   s.dil_h = s.dil_w = o.dilation;
   if (s.out_h() < 1 || s.out_w() < 1 || o.stride < 1 || o.dilation < 1 || o.padding < 0)
-    throw_shape_error("conv2d", "input " + x.shape().str() + " with kernel " + weight.shape().str() +
-                                    ", stride " + std::to_string(o.stride) + ", padding " +
-                                    std::to_string(o.padding) + ", dilation " + std::to_string(o.dilation) +
-                                    " gives an empty output");
+    throw_shape_error(op, "input " + x.shape().str() + " with kernel " + weight.shape().str() + ", stride " +
+                              std::to_string(o.stride) + ", padding " + std::to_string(o.padding) +
+                              ", dilation " + std::to_string(o.dilation) + " gives an empty output");
+  return s;
+}
 
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions o) {
+  const cpu::Conv2dShape s = conv_shape("conv2d", x, weight, bias, o);
   Tensor y = Tensor::empty({s.n, s.c_out, s.out_h(), s.out_w()}, x.dtype(), x.device());
   detail::run_kernel(
       x,
@@ -72,6 +81,30 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
     }
     return std::vector<Tensor>{gx, gw, gb};
   });
+}
+
+bool conv2d_pool_relu_fits(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions o) {
+  if (x.device() != Device::CPU || needs_grad({x, weight, bias})) return false;
+  try {
+    return cpu::conv2d_pool_relu_supports(conv_shape("conv2d_pool_relu", x, weight, bias, o));
+  } catch (const std::invalid_argument&) {
+    return false;  // conv2d reports what is wrong with the arguments
+  }
+}
+
+Tensor conv2d_pool_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions o) {
+  constexpr const char* op = "conv2d_pool_relu";
+  const cpu::Conv2dShape s = conv_shape(op, x, weight, bias, o);
+  if (x.device() != Device::CPU) throw std::invalid_argument(std::string(op) + ": runs on the CPU only");
+  if (needs_grad({x, weight, bias}))
+    throw std::invalid_argument(std::string(op) + ": inference only, but an input needs a gradient "
+                                "(run under NoGradGuard, or use conv2d, relu and max_pool2d)");
+  Tensor y = Tensor::empty({s.n, s.c_out, s.out_h() / 2, s.out_w() / 2}, x.dtype(), x.device());
+  dispatch_dtype(x.dtype(), [&]<typename T>() {
+    cpu::conv2d_pool_relu_forward(s, x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
+                                  y.data<T>());
+  });
+  return y;
 }
 
 static cpu::Pool2dShape pool_shape(const char* op, const Tensor& x, const Pool2dOptions& o) {

@@ -1,5 +1,6 @@
-// Internal to the conv2d kernels (conv2d.cpp, conv2d_winograd.cpp): how a
-// batch is split over OpenMP threads, and the per-thread scratch buffers.
+// Internal to the conv2d kernels (conv2d.cpp, conv2d_winograd.cpp,
+// conv2d_pool.cpp): how a batch is split over OpenMP threads, and the
+// per-thread scratch buffers.
 #pragma once
 
 #include <omp.h>
@@ -17,7 +18,8 @@ constexpr double kParallelMinMacs = 1 << 18;
 
 // A buffer per thread and Slot that only ever grows, so steady-state calls
 // allocate nothing. Each caller keeps its own slot numbers (conv2d.cpp 0-3,
-// conv2d_winograd.cpp 10-14), so no two users of one buffer can overlap.
+// conv2d_winograd.cpp 10-14, conv2d_pool.cpp 20), so no two users of one
+// buffer can overlap.
 template <typename T, int Slot>
 T* scratch(std::ptrdiff_t count) {
   thread_local std::vector<T> buffer;

@@ -1,0 +1,106 @@
+// conv2d_pool_relu_forward for float with AVX2 + FMA (built with -mavx2 -mfma;
+// called only where cpu_supports(avx2)). No templates, standard algorithms or
+// containers here: an inline function instantiated in this file could be
+// picked by the linker for the portable callers too, and fault on a CPU
+// without AVX2.
+//
+// One pooled row at a time: the c_in × 4 input rows under it are copied into
+// zero-padded rows, so every load stays inside the copy. Eight pooled outputs
+// are sixteen columns of two convolution rows, four registers of
+// accumulators; each weight is broadcast once and multiplies four input
+// vectors. The sums run over (ci, ky, kx) in that order, as the GEMM of the
+// im2col path does.
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstring>
+
+#include "kernels/cpu/conv2d_pool.h"
+
+namespace gc::cpu::conv_pool_detail {
+namespace {
+
+using idx = std::ptrdiff_t;
+
+// Pooled output j of 8 = max(column 2j, column 2j + 1) of the sixteen in lo, hi.
+__m256 pool_columns(__m256 lo, __m256 hi) {
+  const __m256 even = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));  // lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6
+  const __m256 odd = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
+  const __m256 pairs = _mm256_max_ps(even, odd);
+  // 64-bit chunks (lo0,2)(hi0,2)(lo4,6)(hi4,6) → (lo0,2)(lo4,6)(hi0,2)(hi4,6).
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(pairs), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+// Eight pooled outputs of row py for output channels co .. co + C − 1 from
+// the copied rows: C·4 accumulator chains, enough to cover the FMA latency
+// with C = 2 (four chains alone left the FMA units a fifth idle).
+template <int C>
+void pooled_block(const Conv2dShape& s, const float* rows, int rf, const float* w, const float* bias, int co, int blk,
+                  __m256 out[C]) {
+  __m256 top_lo[C], top_hi[C], bottom_lo[C], bottom_hi[C];
+  for (int c = 0; c < C; ++c) top_lo[c] = top_hi[c] = bottom_lo[c] = bottom_hi[c] = _mm256_setzero_ps();
+  const int taps = 9 * s.c_in;
+  for (int ci = 0; ci < s.c_in; ++ci)
+    for (int ky = 0; ky < 3; ++ky)
+      for (int kx = 0; kx < 3; ++kx) {
+        const float* top = rows + idx(ci * 4 + ky) * rf + 16 * blk + kx;
+        const float* bottom = top + rf;
+        const __m256 t0 = _mm256_loadu_ps(top), t1 = _mm256_loadu_ps(top + 8);
+        const __m256 b0 = _mm256_loadu_ps(bottom), b1 = _mm256_loadu_ps(bottom + 8);
+        for (int c = 0; c < C; ++c) {
+          const __m256 wk = _mm256_broadcast_ss(w + idx(co + c) * taps + ci * 9 + ky * 3 + kx);
+          top_lo[c] = _mm256_fmadd_ps(wk, t0, top_lo[c]);
+          top_hi[c] = _mm256_fmadd_ps(wk, t1, top_hi[c]);
+          bottom_lo[c] = _mm256_fmadd_ps(wk, b0, bottom_lo[c]);
+          bottom_hi[c] = _mm256_fmadd_ps(wk, b1, bottom_hi[c]);
+        }
+      }
+  for (int c = 0; c < C; ++c) {
+    const __m256 pooled = pool_columns(_mm256_max_ps(top_lo[c], bottom_lo[c]), _mm256_max_ps(top_hi[c], bottom_hi[c]));
+    const __m256 b = _mm256_set1_ps(bias ? bias[co + c] : 0.0f);
+    out[c] = _mm256_max_ps(_mm256_add_ps(pooled, b), _mm256_setzero_ps());
+  }
+}
+
+void store_pooled(float* at, __m256 v, int count) {
+  if (count == 8) return _mm256_storeu_ps(at, v);
+  alignas(32) float tail[8];
+  _mm256_store_ps(tail, v);
+  std::memcpy(at, tail, sizeof(float) * count);
+}
+
+}  // namespace
+
+void forward_avx2(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y,
+                  int first, int last, float* rows) {
+  const int ph = s.out_h() / 2, pw = s.out_w() / 2, blocks = (pw + 7) / 8, rf = row_floats(s);
+  const idx x_image = idx(s.c_in) * s.h * s.w, y_plane = idx(ph) * pw;
+  std::memset(rows, 0, sizeof(float) * s.c_in * 4 * rf);
+  for (int img = first; img < last; ++img) {
+    const float* xi = x + img * x_image;
+    float* yi = y + idx(img) * s.c_out * y_plane;
+    for (int py = 0; py < ph; ++py) {
+      for (int ci = 0; ci < s.c_in; ++ci)
+        for (int r = 0; r < 4; ++r)
+          std::memcpy(rows + idx(ci * 4 + r) * rf, xi + (idx(ci) * s.h + 2 * py + r) * s.w, sizeof(float) * s.w);
+      for (int blk = 0; blk < blocks; ++blk) {
+        const int count = pw - 8 * blk < 8 ? pw - 8 * blk : 8;
+        float* at = yi + idx(py) * pw + 8 * blk;
+        int co = 0;
+        for (; co + 2 <= s.c_out; co += 2) {
+          __m256 out[2];
+          pooled_block<2>(s, rows, rf, w, bias, co, blk, out);
+          store_pooled(at + co * y_plane, out[0], count);
+          store_pooled(at + (co + 1) * y_plane, out[1], count);
+        }
+        if (co < s.c_out) {
+          __m256 out[1];
+          pooled_block<1>(s, rows, rf, w, bias, co, blk, out);
+          store_pooled(at + co * y_plane, out[0], count);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace gc::cpu::conv_pool_detail
