@@ -12,6 +12,9 @@
 // with the other rows as a speed, not as arithmetic done). BM_*_train_step
 // uses conv2d_backward, which shares the dy transforms of grad-input and
 // grad-weight.
+// BM_*_conv_pool_relu time the inference of layer 0 with its ReLU and 2×2 max
+// pool: our fused pass, our three kernels in turn, and oneDNN's convolution
+// (ReLU post-op) then pooling; GFLOP/s counts the convolution alone.
 // With oneDNN found, the same passes run through oneDNN (plain NCHW/OIHW
 // memory, as our engine stores them) in this binary as the baseline.
 //
@@ -21,8 +24,11 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/activation.h"
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv2d_pool.h"
 #include "kernels/cpu/conv2d_winograd.h"
+#include "kernels/cpu/pool2d.h"
 
 #ifdef GRADCORE_HAVE_ONEDNN
 #include <dnnl.hpp>
@@ -118,6 +124,32 @@ void BM_gradcore_winograd(benchmark::State& state) {
                  (tile == gc::cpu::WinogradTile::f4x4 ? " F(4x4,3x3)" : " F(2x2,3x3)"));
 }
 
+// Inference through layer 0, its ReLU and its 2×2 max pool: fused in one pass
+// (conv2d_pool_relu_forward), or as the three kernels one after another.
+gc::cpu::Pool2dShape pool_after(const Conv2dShape& s) { return {s.n, s.c_out, s.out_h(), s.out_w(), 2, 2, 2, 2}; }
+
+void BM_gradcore_conv_pool_relu(benchmark::State& state) {
+  LayerBuffers l(kLayers[0]);
+  std::vector<float> pooled(y_size(l.s) / 4);
+  for (auto _ : state) {
+    gc::cpu::conv2d_pool_relu_forward(l.s, l.x.data(), l.w.data(), l.b.data(), pooled.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(conv_flops(l.s) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_gradcore_conv_then_pool_relu(benchmark::State& state) {
+  LayerBuffers l(kLayers[0]);
+  std::vector<float> pooled(y_size(l.s) / 4);
+  for (auto _ : state) {
+    gc::cpu::conv2d_forward(l.s, l.x.data(), l.w.data(), l.b.data(), l.y.data());
+    gc::cpu::max_pool2d_forward<float>(pool_after(l.s), l.y.data(), pooled.data(), nullptr);
+    gc::cpu::relu_forward<float>(int64_t(pooled.size()), pooled.data(), pooled.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(conv_flops(l.s) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void BM_gradcore_conv_train_step(benchmark::State& state) {
   std::vector<LayerBuffers> layers(std::begin(kLayers), std::end(kLayers));
   double flops = 0;
@@ -149,6 +181,8 @@ BENCHMARK_TEMPLATE(BM_gradcore_conv, kBackwardBias)->LAYER_ARGS;
 BENCHMARK_TEMPLATE(BM_gradcore_winograd, kForward)->WINOGRAD_ARGS;
 BENCHMARK_TEMPLATE(BM_gradcore_winograd, kBackwardInput)->WINOGRAD_ARGS;
 BENCHMARK_TEMPLATE(BM_gradcore_winograd, kBackwardWeight)->WINOGRAD_ARGS;
+BENCHMARK(BM_gradcore_conv_pool_relu)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_gradcore_conv_then_pool_relu)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_gradcore_conv_train_step)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 #ifdef GRADCORE_HAVE_ONEDNN
@@ -238,6 +272,43 @@ void BM_onednn_conv_train_step(benchmark::State& state) {
   state.counters["GFLOP/s"] =
       benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
+
+// Layer 0's inference as oneDNN runs it best on this memory: the convolution
+// with ReLU as a post-op, then its max pool.
+void BM_onednn_conv_pool_relu(benchmark::State& state) {
+  using tag = dnnl::memory::format_tag;
+  const auto f32 = dnnl::memory::data_type::f32;
+  const Conv2dShape& s = kLayers[0];
+  LayerBuffers buf(s);
+  std::vector<float> pooled(y_size(s) / 4);
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream strm(eng);
+  const dnnl::memory::desc x_md({s.n, s.c_in, s.h, s.w}, f32, tag::nchw);
+  const dnnl::memory::desc w_md({s.c_out, s.c_in, s.kh, s.kw}, f32, tag::oihw);
+  const dnnl::memory::desc b_md({s.c_out}, f32, tag::x);
+  const dnnl::memory::desc y_md({s.n, s.c_out, s.out_h(), s.out_w()}, f32, tag::nchw);
+  const dnnl::memory::desc p_md({s.n, s.c_out, s.out_h() / 2, s.out_w() / 2}, f32, tag::nchw);
+  dnnl::memory x(x_md, eng, buf.x.data()), w(w_md, eng, buf.w.data()), b(b_md, eng, buf.b.data()),
+      y(y_md, eng, buf.y.data()), p(p_md, eng, pooled.data());
+  dnnl::post_ops relu;
+  relu.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(relu);
+  const dnnl::memory::dims one{1, 1}, two{2, 2}, zero{0, 0};
+  dnnl::convolution_forward conv(dnnl::convolution_forward::primitive_desc(
+      {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, x_md, w_md, b_md, y_md, one, zero,
+       zero},
+      attr, eng));
+  dnnl::pooling_forward pool(dnnl::pooling_forward::primitive_desc(
+      {dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, y_md, p_md, two, two, zero, zero}, eng));
+  for (auto _ : state) {
+    conv.execute(strm, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, y}});
+    pool.execute(strm, {{DNNL_ARG_SRC, y}, {DNNL_ARG_DST, p}});
+    strm.wait();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(conv_flops(s) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_onednn_conv_pool_relu)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 BENCHMARK_TEMPLATE(BM_onednn_conv, kForward)->LAYER_ARGS;
 BENCHMARK_TEMPLATE(BM_onednn_conv, kBackwardInput)->LAYER_ARGS;

@@ -64,11 +64,15 @@ template <typename T>
 void conv2d_pool_relu_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   constexpr const char* op = "conv2d_pool_relu_forward";
   validate_conv2d_shape(s, op);
-  if (!conv2d_pool_relu_supports(s))
+  if (!conv2d_pool_relu_supports(s)) {
+    auto pair = [](int a, int b) { return std::to_string(a) + "x" + std::to_string(b); };
     throw std::invalid_argument(std::string(op) + ": needs a 3x3 kernel, stride 1, dilation 1, no padding, 1 to " +
-                                std::to_string(kConvPoolMaxInputChannels) + " input channels and an output of at "
-                                "least 2x2 (got c_in=" + std::to_string(s.c_in) + ", kernel " +
-                                std::to_string(s.kh) + "x" + std::to_string(s.kw) + ")");
+                                std::to_string(kConvPoolMaxInputChannels) +
+                                " input channels and an output of at least 2x2; got c_in=" + std::to_string(s.c_in) +
+                                ", kernel " + pair(s.kh, s.kw) + ", stride " + pair(s.stride_h, s.stride_w) +
+                                ", dilation " + pair(s.dil_h, s.dil_w) + ", padding " + pair(s.pad_h, s.pad_w) +
+                                ", output " + pair(s.out_h(), s.out_w()));
+  }
   if (x == nullptr || w == nullptr || y == nullptr) throw std::invalid_argument(std::string(op) + ": null pointer argument");
   const double macs = double(s.n) * s.c_out * s.out_h() * s.out_w() * s.c_in * 9;
   const bool avx2 = active_simd_level() >= SimdLevel::avx2;

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/autograd.h"
 #include "engine/ops.h"
+#include "layers/layers.h"
 #include "layers/spec.h"
 
 namespace gc {
@@ -42,6 +44,34 @@ TEST(Sequential, ReluMaxpoolSwapGivesTheSameLossAndGradients) {
   const auto swapped = run(false), in_order = run(true);
   ASSERT_EQ(swapped.size(), in_order.size());
   for (size_t t = 0; t < swapped.size(); ++t) EXPECT_EQ(swapped[t], in_order[t]) << "tensor " << t;
+}
+
+// Under no-grad, "conv relu maxpool" (in either order) runs as one
+// conv2d_pool_relu pass (layers/sequential.h): the output must be that op's,
+// bit for bit, and the three separate ops' to rounding. With a hook on a
+// layer the three ops run, and the output is theirs, bit for bit.
+TEST(Sequential, ConvReluMaxpoolRunsFusedForInference) {
+  for (const char* spec : {"conv(2,4,3) relu maxpool(2) flatten", "conv(2,4,3) maxpool(2) relu flatten"}) {
+    SCOPED_TRACE(spec);
+    auto model = build_model(spec);
+    model->reset_parameters(5, "he");
+    model->set_training_mode(false);
+    std::vector<float> values(3 * 2 * 11 * 9);
+    for (size_t i = 0; i < values.size(); ++i) values[i] = float(std::sin(0.37 * double(i)));
+    Tensor x = Tensor::from_vector({3, 2, 11, 9}, values);
+    const auto& conv = static_cast<const Conv2d&>(*model->layers()[0]);
+
+    NoGradGuard no_grad;
+    const auto fused = model->forward(x).to_doubles();
+    const auto op = conv2d_pool_relu(x, conv.weight, conv.bias, conv.options()).flatten().to_doubles();
+    const auto separate = relu(max_pool2d(conv2d(x, conv.weight, conv.bias, conv.options()))).flatten().to_doubles();
+    EXPECT_EQ(fused, op);
+    ASSERT_EQ(fused.size(), separate.size());
+    for (size_t i = 0; i < fused.size(); ++i) EXPECT_NEAR(fused[i], separate[i], 1e-5) << "element " << i;
+
+    model->layers()[1]->register_forward_hook([](const Module&, const Tensor&) {});
+    EXPECT_EQ(model->forward(x).to_doubles(), separate);
+  }
 }
 
 TEST(Spec, EveryPresetFitsMnistAndRoundTripsThroughItsSpec) {
