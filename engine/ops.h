@@ -35,10 +35,11 @@ Tensor max_pool2d(const Tensor& x, Pool2dOptions options = {});
 Tensor avg_pool2d(const Tensor& x, Pool2dOptions options = {});
 
 // Inference only: relu(max_pool2d(conv2d(x, weight, bias, options), 2×2
-// stride 2)) in one pass (kernels/cpu/conv2d_pool.h), without the conv's
-// output in memory. conv2d_pool_relu_fits says whether it applies: the CPU,
-// nothing that needs a gradient, a 3×3 stride-1 unpadded conv with at most
-// 4 input channels. conv2d_pool_relu throws where it does not.
+// stride 2)) in one call (kernels/cpu/conv2d_pool.h: a direct kernel for a
+// first layer, Winograd's output transform for the layers it takes), without
+// the conv's full output in memory. conv2d_pool_relu_fits says whether it
+// applies: the CPU, nothing that needs a gradient, a conv output of at least
+// 2×2. conv2d_pool_relu throws where it does not.
 bool conv2d_pool_relu_fits(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options);
 Tensor conv2d_pool_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options = {});
 

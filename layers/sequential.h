@@ -12,9 +12,9 @@
 //
 // One fusion, for inference: a Conv2d followed by a ReLU and a 2×2 stride-2
 // MaxPool2d (in either order), none of them observed, runs as one
-// conv2d_pool_relu pass (engine/ops.h) wherever that op fits: on the CPU,
-// with nothing to differentiate, for a first layer's 3×3 conv with few input
-// channels. It computes the same function; a training forward never fuses.
+// conv2d_pool_relu call (engine/ops.h) wherever that op fits: on the CPU,
+// with nothing to differentiate. It computes the same function; a training
+// forward never fuses.
 #pragma once
 
 #include <memory>

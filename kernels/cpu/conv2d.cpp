@@ -46,13 +46,6 @@ constexpr int kWinogradMinChannels = 8;
 constexpr int kWinogradMinImages = 16;
 constexpr long long kWinogradMinTiles = 64;
 
-bool use_winograd(const Conv2dShape& s) {
-  if (!winograd_supports(s) || s.c_in < kWinogradMinChannels || s.c_out < kWinogradMinChannels ||
-      s.n < kWinogradMinImages)
-    return false;
-  return winograd_tiles(s, winograd_tile_for(s)) >= kWinogradMinTiles;
-}
-
 int conv_out_size(int size, int pad, int dil, int k, int stride) {
   if (stride < 1) return 0;
   const long long span = (long long)size + 2LL * pad - (long long)dil * (k - 1) - 1;
@@ -117,6 +110,13 @@ T plane_sum(const T* plane, idx count) {
 
 }  // namespace
 
+bool conv2d_uses_winograd(const Conv2dShape& s) {
+  if (!winograd_supports(s) || s.c_in < kWinogradMinChannels || s.c_out < kWinogradMinChannels ||
+      s.n < kWinogradMinImages)
+    return false;
+  return winograd_tiles(s, winograd_tile_for(s)) >= kWinogradMinTiles;
+}
+
 int Conv2dShape::out_h() const { return conv_out_size(h, pad_h, dil_h, kh, stride_h); }
 int Conv2dShape::out_w() const { return conv_out_size(w, pad_w, dil_w, kw, stride_w); }
 
@@ -148,7 +148,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
   require_pointer(x, op, "x");
   require_pointer(w, op, "weight");
   require_pointer(y, op, "y");
-  if (use_winograd(s)) return winograd_conv2d_forward(s, x, w, bias, y, winograd_tile_for(s));
+  if (conv2d_uses_winograd(s)) return winograd_conv2d_forward(s, x, w, bias, y, winograd_tile_for(s));
   const ConvGeometry g = geometry(s);
   for_image_chunks(s.n, g.macs, [&](int begin, int end, int) {
     T* col = scratch<T, 0>(g.kdim * g.images_per_block * g.ohw);
@@ -180,7 +180,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx)
   require_pointer(dy, op, "dy");
   require_pointer(w, op, "weight");
   require_pointer(dx, op, "dx");
-  if (use_winograd(s)) return winograd_conv2d_backward_input(s, dy, w, dx, winograd_tile_for(s));
+  if (conv2d_uses_winograd(s)) return winograd_conv2d_backward_input(s, dy, w, dx, winograd_tile_for(s));
   const ConvGeometry g = geometry(s);
   for_image_chunks(s.n, g.macs, [&](int begin, int end, int) {
     T* col = scratch<T, 0>(g.kdim * g.images_per_block * g.ohw);
@@ -207,7 +207,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
   require_pointer(x, op, "x");
   require_pointer(dy, op, "dy");
   require_pointer(dw, op, "dw");
-  if (use_winograd(s)) return winograd_conv2d_backward_weight(s, x, dy, dw, winograd_tile_for(s));
+  if (conv2d_uses_winograd(s)) return winograd_conv2d_backward_weight(s, x, dy, dw, winograd_tile_for(s));
   const ConvGeometry g = geometry(s);
   const idx wsize = idx(s.c_out) * g.kdim;
   // dW = dY · colᵀ is c_out × kdim. When kdim < c_out (a first layer: 1→32,
@@ -249,7 +249,7 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* dy, const T* w, 
   constexpr const char* op = "conv2d_backward";
   validate_conv2d_shape(s, op);
   if (!dx && !dw) throw std::invalid_argument(std::string(op) + ": neither dx nor dw asked for");
-  if (use_winograd(s)) {
+  if (conv2d_uses_winograd(s)) {
     require_pointer(dy, op, "dy");
     if (dx) require_pointer(w, op, "weight");
     if (dw) require_pointer(x, op, "x");

@@ -1,15 +1,19 @@
-// conv2d_pool_relu_forward: checks, the split over threads, and the portable
-// path (double, and float without AVX2). The AVX2 kernel is in
-// conv2d_pool_avx2.cpp.
+// conv2d_pool_relu_forward: checks, the choice of path (conv2d_pool.h), the
+// direct kernel's split over threads and its portable version (double, and
+// float without AVX2; the AVX2 kernel is in conv2d_pool_avx2.cpp).
 #include "kernels/cpu/conv2d_pool.h"
 
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <vector>
 
+#include "kernels/cpu/activation.h"
+#include "kernels/cpu/conv2d_winograd.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/image_chunks.h"
+#include "kernels/cpu/pool2d.h"
 
 namespace gc::cpu {
 namespace {
@@ -47,33 +51,14 @@ void forward_portable(const Conv2dShape& s, const T* x, const T* w, const T* bia
     }
 }
 
-}  // namespace
-
-bool conv2d_pool_relu_supports(const Conv2dShape& s) {
+// The direct kernel's shapes: a first layer's 3×3 convolution.
+bool direct_fits(const Conv2dShape& s) {
   return s.kh == 3 && s.kw == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dil_h == 1 && s.dil_w == 1 &&
-         s.pad_h == 0 && s.pad_w == 0 && s.c_in >= 1 && s.c_in <= kConvPoolMaxInputChannels && s.out_h() >= 2 &&
-         s.out_w() >= 2;
-}
-
-int conv_pool_detail::row_floats(const Conv2dShape& s) {
-  const int blocks = (s.out_w() / 2 + 7) / 8;
-  return 16 * blocks + 8;  // the last block of 16 columns reads 2 past its end
+         s.pad_h == 0 && s.pad_w == 0 && s.c_in <= kConvPoolMaxInputChannels;
 }
 
 template <typename T>
-void conv2d_pool_relu_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
-  constexpr const char* op = "conv2d_pool_relu_forward";
-  validate_conv2d_shape(s, op);
-  if (!conv2d_pool_relu_supports(s)) {
-    auto pair = [](int a, int b) { return std::to_string(a) + "x" + std::to_string(b); };
-    throw std::invalid_argument(std::string(op) + ": needs a 3x3 kernel, stride 1, dilation 1, no padding, 1 to " +
-                                std::to_string(kConvPoolMaxInputChannels) +
-                                " input channels and an output of at least 2x2; got c_in=" + std::to_string(s.c_in) +
-                                ", kernel " + pair(s.kh, s.kw) + ", stride " + pair(s.stride_h, s.stride_w) +
-                                ", dilation " + pair(s.dil_h, s.dil_w) + ", padding " + pair(s.pad_h, s.pad_w) +
-                                ", output " + pair(s.out_h(), s.out_w()));
-  }
-  if (x == nullptr || w == nullptr || y == nullptr) throw std::invalid_argument(std::string(op) + ": null pointer argument");
+void forward_direct(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const double macs = double(s.n) * s.c_out * s.out_h() * s.out_w() * s.c_in * 9;
   const bool avx2 = active_simd_level() >= SimdLevel::avx2;
   for_image_chunks(s.n, macs, [&](int begin, int end, int) {
@@ -85,6 +70,45 @@ void conv2d_pool_relu_forward(const Conv2dShape& s, const T* x, const T* w, cons
     }
     forward_portable(s, x, w, bias, y, begin, end);
   });
+}
+
+// The three kernels in turn, through a buffer for the whole output.
+template <typename T>
+void forward_unfused(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  std::vector<T> full(idx(s.n) * s.c_out * s.out_h() * s.out_w());
+  conv2d_forward(s, x, w, bias, full.data());
+  const Pool2dShape pool{s.n, s.c_out, s.out_h(), s.out_w(), 2, 2, 2, 2};
+  max_pool2d_forward<T>(pool, full.data(), y, nullptr);
+  relu_forward<T>(int64_t(s.n) * s.c_out * pool.out_h() * pool.out_w(), y, y);
+}
+
+}  // namespace
+
+bool conv2d_pool_relu_supports(const Conv2dShape& s) {
+  try {
+    validate_conv2d_shape(s, "conv2d_pool_relu_supports");
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
+  return s.out_h() >= 2 && s.out_w() >= 2;
+}
+
+int conv_pool_detail::row_floats(const Conv2dShape& s) {
+  const int blocks = (s.out_w() / 2 + 7) / 8;
+  return 16 * blocks + 8;  // the last block of 16 columns reads 2 past its end
+}
+
+template <typename T>
+void conv2d_pool_relu_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  constexpr const char* op = "conv2d_pool_relu_forward";
+  validate_conv2d_shape(s, op);
+  if (s.out_h() < 2 || s.out_w() < 2)
+    throw std::invalid_argument(std::string(op) + ": a 2x2 pool needs a convolution output of at least 2x2, got " +
+                                std::to_string(s.out_h()) + "x" + std::to_string(s.out_w()));
+  if (x == nullptr || w == nullptr || y == nullptr) throw std::invalid_argument(std::string(op) + ": null pointer argument");
+  if (direct_fits(s)) return forward_direct(s, x, w, bias, y);
+  if (conv2d_uses_winograd(s)) return winograd_conv2d_pool_relu_forward(s, x, w, bias, y, winograd_tile_for(s));
+  forward_unfused(s, x, w, bias, y);
 }
 
 template void conv2d_pool_relu_forward<float>(const Conv2dShape&, const float*, const float*, const float*, float*);

@@ -1,14 +1,20 @@
-// A first layer's convolution, max pool and ReLU in one pass, for inference:
+// A convolution, its 2×2 stride-2 max pool (floor mode) and a ReLU in one
+// call, for inference:
 //
 //   y[n][co][py][px] = max(0, max_{r,c ∈ {0,1}} conv(x, w)[n][co][2py + r][2px + c] + bias[co])
 //
-// for a 3×3, stride-1, unpadded convolution with few input channels, a 2×2
-// stride-2 max pool (floor mode) and a ReLU (which commutes with the max).
-// The convolution's output never reaches memory: on the seed CNN it is four
-// times the size of what the layer passes on, and writing it, reading it back
-// to pool and again to rectify cost more than the arithmetic. No gradients:
-// the training path runs the three ops separately and keeps what backward
-// needs.
+// (the ReLU commutes with the max). The convolution's full output is what
+// the pool throws three quarters of away; where a fused path exists it never
+// reaches memory:
+//   - a 3×3, stride-1, unpadded convolution with at most
+//     kConvPoolMaxInputChannels input channels (a first layer) runs a direct
+//     kernel that pools the sums in registers;
+//   - where conv2d_forward would take Winograd, Winograd pools and rectifies
+//     in its output transform (winograd_conv2d_pool_relu_forward);
+//   - any other convolution runs conv2d_forward, max_pool2d_forward and
+//     relu_forward in turn.
+// No gradients: the training path runs the three ops separately and keeps
+// what backward needs.
 //
 // Adding the bias after the max gives the same value as before it: rounding
 // is monotonic, so fl(a + b) ≥ fl(c + b) whenever a ≥ c. NaN inputs give
@@ -19,17 +25,17 @@
 
 namespace gc::cpu {
 
-// Input channels up to this: beyond, the layer's arithmetic outweighs its
-// output traffic and Winograd or im2col + GEMM are faster.
+// Input channels up to this take the direct kernel: beyond, the layer's
+// arithmetic outweighs its output traffic and Winograd or im2col + GEMM are
+// faster.
 constexpr int kConvPoolMaxInputChannels = 4;
 
-// 3×3 kernel, stride 1, dilation 1, no padding, c_in ≤ kConvPoolMaxInputChannels
-// and a convolution output of at least 2×2.
+// A valid convolution shape with an output of at least 2×2.
 bool conv2d_pool_relu_supports(const Conv2dShape& s);
 
 // y: n × c_out × ⌊out_h/2⌋ × ⌊out_w/2⌋. bias may be null. Throws
-// std::invalid_argument naming the problem for an unsupported shape or a
-// null pointer.
+// std::invalid_argument naming the problem for an invalid shape, an output
+// smaller than 2×2 or a null pointer.
 template <typename T>
 void conv2d_pool_relu_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);
 

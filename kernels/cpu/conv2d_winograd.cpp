@@ -239,6 +239,40 @@ void transform_outputs(const Conv2dShape& s, const TileGrid& g, const PointMatri
   }
 }
 
+template <typename V>
+V vmax(V a, V b) {
+  return a > b ? a : b;
+}
+
+// The same, then max over each 2×2 window and rectified, into lane-layout
+// planes of ⌊out_h/2⌋ × ⌊out_w/2⌋ (conv2d_winograd_pool_relu_forward): m is
+// even, so a tile holds its windows whole. The bias goes in after the max,
+// which gives the same value (rounding is monotonic).
+template <typename Tile, typename T>
+void transform_outputs_pooled(const Conv2dShape& s, const TileGrid& g, const PointMatrices<Tile, T>& m,
+                              idx column0, const T* bias, T* yl) {
+  constexpr int L = Lanes<T>::count, a = Tile::alpha, mt = Tile::m, half = mt / 2;
+  static_assert(mt % 2 == 0, "a pool window must lie in one tile");
+  const int ph = s.out_h() / 2, pw = s.out_w() / 2;
+  for (int co = 0; co < s.c_out; ++co) {
+    T* plane = yl + idx(co) * ph * pw * L;
+    const T* src = m.channel(co) + column0;
+    const Vec<T> b = Vec<T>{} + (bias ? bias[co] : T(0)), zero{};
+    for (int ty = 0; ty < g.th; ++ty)
+      for (int tx = 0; tx < g.tw; ++tx, src += L) {
+        Vec<T> points[a * a], out[mt * mt];
+        for (int p = 0; p < a * a; ++p) points[p] = load(src + p * m.stride);
+        sandwich<a, mt, typename Tile::Output>(points, out);
+        for (int r = 0; r < half && half * ty + r < ph; ++r)
+          for (int c = 0; c < half && half * tx + c < pw; ++c) {
+            const Vec<T>* top = out + 2 * r * mt + 2 * c;
+            const Vec<T> most = vmax(vmax(top[0], top[1]), vmax(top[mt], top[mt + 1]));
+            store(plane + (idx(half * ty + r) * pw + half * tx + c) * L, vmax(most + b, zero));
+          }
+      }
+  }
+}
+
 // dM = A dY Aᵀ per tile and output channel, dY the tile's m×m of dy (zero
 // past the edge).
 template <typename Tile, typename T>
@@ -364,11 +398,13 @@ void block_output_grads(const Conv2dShape& s, const Plan<Tile, T>& plan, const T
 }
 
 // Each pass: per thread a contiguous range of groups; per block, the lane
-// transposes and transforms of each group around the α² GEMMs.
-template <typename Tile, typename T>
+// transposes and transforms of each group around the α² GEMMs. PoolRelu:
+// the output pooled and rectified (transform_outputs_pooled).
+template <typename Tile, bool PoolRelu, typename T>
 void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   using P = Plan<Tile, T>;
   const P plan(s);
+  const idx y_image = PoolRelu ? idx(s.c_out) * (s.out_h() / 2) * (s.out_w() / 2) : plan.y_image;
   const T* u = transformed_filters<Tile>(s, w);
   for_image_chunks(group_count<T>(s), direct_macs(s), [&](int begin, int end, int) {
     T* v_buffer = scratch<T, 11>(P::Points::size_for(s.c_in, plan.block_tiles));
@@ -382,8 +418,11 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) 
              v.matrix(p), int(tiles), T(0), m.matrix(p), int(tiles));
       for (int k = 0; k < groups; ++k) {
         const GroupImages imgs = group_images<T>(s, g0 + k);
-        transform_outputs(s, plan.g, m, plan.column_of(k), bias, lanes);
-        from_lanes(lanes, plan.y_image, imgs.count, y + imgs.first * plan.y_image);
+        if constexpr (PoolRelu)
+          transform_outputs_pooled(s, plan.g, m, plan.column_of(k), bias, lanes);
+        else
+          transform_outputs(s, plan.g, m, plan.column_of(k), bias, lanes);
+        from_lanes(lanes, y_image, imgs.count, y + imgs.first * y_image);
       }
     });
   });
@@ -483,8 +522,20 @@ template <typename T>
 void winograd_conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
                              WinogradTile tile) {
   check(s, "winograd_conv2d_forward", {x, w, y});
-  if (tile == WinogradTile::f4x4) return forward<F4x4>(s, x, w, bias, y);
-  forward<F2x2>(s, x, w, bias, y);
+  if (tile == WinogradTile::f4x4) return forward<F4x4, false>(s, x, w, bias, y);
+  forward<F2x2, false>(s, x, w, bias, y);
+}
+
+template <typename T>
+void winograd_conv2d_pool_relu_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
+                                       WinogradTile tile) {
+  constexpr const char* op = "winograd_conv2d_pool_relu_forward";
+  check(s, op, {x, w, y});
+  if (s.out_h() < 2 || s.out_w() < 2)
+    throw std::invalid_argument(std::string(op) + ": a 2x2 pool needs an output of at least 2x2, got " +
+                                std::to_string(s.out_h()) + "x" + std::to_string(s.out_w()));
+  if (tile == WinogradTile::f4x4) return forward<F4x4, true>(s, x, w, bias, y);
+  forward<F2x2, true>(s, x, w, bias, y);
 }
 
 template <typename T>
@@ -513,6 +564,8 @@ void winograd_conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* 
 #define GC_INSTANTIATE(T)                                                                         \
   template void winograd_conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*,  \
                                            WinogradTile);                                         \
+  template void winograd_conv2d_pool_relu_forward<T>(const Conv2dShape&, const T*, const T*,       \
+                                                     const T*, T*, WinogradTile);                 \
   template void winograd_conv2d_backward<T>(const Conv2dShape&, const T*, const T*, const T*, T*, \
                                             T*, WinogradTile);                                    \
   template void winograd_conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*,     \

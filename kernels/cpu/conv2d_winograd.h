@@ -54,6 +54,13 @@ void winograd_conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const
                              WinogradTile tile);
 // Both gradients in one sweep over dy (dx or dw may be null; not both):
 // the same values as the two calls below.
+// The forward pass with its output max-pooled over 2×2 windows (stride 2,
+// floor mode) and rectified, in the output transform:
+// y = n × c_out × ⌊out_h/2⌋ × ⌊out_w/2⌋ (conv2d_pool.h). Needs an output of
+// at least 2×2.
+template <typename T>
+void winograd_conv2d_pool_relu_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
+                                       WinogradTile tile);
 template <typename T>
 void winograd_conv2d_backward(const Conv2dShape& s, const T* x, const T* dy, const T* w, T* dx,
                               T* dw, WinogradTile tile);

@@ -1,19 +1,26 @@
 // conv2d_pool_relu_forward against the definition: the convolution sum in
 // double (conv2d_reference.h), then the 2×2 max and the ReLU. The max and the
 // ReLU move an error by no more than the largest error of the four sums, so
-// each output's tolerance is tol · (largest Σ|terms| of its four sums).
-// Every path this CPU has (portable, AVX2) runs on odd shapes, channel counts
-// that leave a single output channel over, rows with a part-filled last block
-// of eight outputs, and batches split over two threads.
+// each output's tolerance is tol · (largest Σ|terms| of its four sums), plus
+// the Winograd tests' share of the tensor's largest Σ|terms| where Winograd
+// runs. Every path runs: the direct kernel (portable and AVX2) on odd
+// shapes, channel counts that leave a single output channel over and rows
+// with a part-filled last block of eight outputs; Winograd's pooled output
+// transform, also checked bit for bit against Winograd, pool and ReLU in
+// turn; and the unfused fallback. Batches are split over two threads.
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/activation.h"
 #include "kernels/cpu/conv2d_pool.h"
+#include "kernels/cpu/conv2d_winograd.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/pool2d.h"
 #include "tests/kernels/conv2d_reference.h"
 
 namespace gc::cpu::test {
@@ -37,6 +44,9 @@ void check_fused(const Conv2dShape& s, unsigned seed, bool with_bias) {
 
   auto y = nan_vector<T>(pooled_size(s));
   conv2d_pool_relu_forward<T>(s, x.data(), w.data(), with_bias ? bias.data() : nullptr, y.data());
+  double largest = 0;
+  if (conv2d_uses_winograd(s))
+    for (double m : conv.magnitude) largest = std::max(largest, 4.0 * m);  // F(4×4)'s share, test_conv2d_winograd.cpp
   int failures = 0;
   for (idx plane = 0; plane < idx(s.n) * s.c_out && failures < 5; ++plane)
     for (int py = 0; py < ph; ++py)
@@ -48,19 +58,28 @@ void check_fused(const Conv2dShape& s, unsigned seed, bool with_bias) {
           scale = std::max(scale, conv.magnitude[at]);
         }
         const double want = std::max(best, 0.0), got = y[(plane * ph + py) * pw + px];
-        if (!(std::fabs(got - want) <= tolerance<T>() * scale + 1e-30) && failures++ < 5)
+        if (!(std::fabs(got - want) <= tolerance<T>() * (scale + largest) + 1e-30) && failures++ < 5)
           ADD_FAILURE() << "y[plane " << plane << "][" << py << "][" << px << "] = " << got << ", reference " << want;
       }
 }
 
 std::vector<Conv2dShape> shapes() {
   return {
+      // the direct kernel
       {1, 1, 4, 4, 1, 3, 3},     // one pooled output
       {2, 1, 28, 28, 32, 3, 3},  // the seed CNN's first layer
       {3, 2, 9, 5, 3, 3, 3},     // odd sizes: the last conv row and column are dropped
       {2, 3, 19, 37, 5, 3, 3},   // 17 pooled columns: blocks of 8, 8 and 1
       {1, 4, 12, 20, 2, 3, 3},
       {17, 1, 28, 28, 7, 3, 3},  // enough work for two threads
+      // Winograd
+      {16, 8, 13, 13, 9, 3, 3},              // the seed CNN's second layer, fewer channels
+      {17, 9, 10, 7, 8, 3, 3, 1, 1, 1, 1},   // padded, a part-filled lane group
+      {64, 8, 5, 5, 8, 3, 3},                // 3×3 outputs: one pooled output, one F(4×4) tile
+      // neither: conv2d_forward, then pool and ReLU
+      {2, 3, 11, 9, 4, 5, 5, 1, 1, 2, 2},
+      {3, 5, 12, 12, 3, 3, 3, 2, 2},
+      {2, 6, 9, 9, 5, 3, 3},
   };
 }
 
@@ -90,27 +109,49 @@ TEST_P(ConvPoolPath, DoubleMatchesTheDefinition) {
 INSTANTIATE_TEST_SUITE_P(Simd, ConvPoolPath, ::testing::Values(SimdLevel::scalar, SimdLevel::avx2),
                          [](const auto& info) { return std::string(simd_name(info.param)); });
 
-void expect_refused(const Conv2dShape& s, const std::string& needle) {
-  SCOPED_TRACE(describe(s));
-  EXPECT_FALSE(conv2d_pool_relu_supports(s));
-  std::vector<float> buf(1 << 16, 0.0f);
-  try {
-    conv2d_pool_relu_forward<float>(s, buf.data(), buf.data(), nullptr, buf.data());
-    ADD_FAILURE() << "no exception";
-  } catch (const std::invalid_argument& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find("conv2d_pool_relu_forward"), std::string::npos) << msg;
-    EXPECT_NE(msg.find(needle), std::string::npos) << msg;
-  }
+// Winograd's pooled output transform against Winograd's output, then the
+// pool and ReLU kernels: the same values bit for bit (the bias after the max
+// rounds the same as before it), for both tiles and padding.
+TEST(ConvPool, WinogradPooledOutputMatchesWinogradThenPoolBitForBit) {
+  omp_set_num_threads(2);
+  unsigned seed = 300;
+  for (const Conv2dShape& s : {Conv2dShape{16, 8, 13, 13, 9, 3, 3}, Conv2dShape{9, 10, 8, 11, 8, 3, 3, 1, 1, 1, 1}})
+    for (WinogradTile tile : {WinogradTile::f2x2, WinogradTile::f4x4}) {
+      SCOPED_TRACE(describe(s) + (tile == WinogradTile::f4x4 ? " F(4x4)" : " F(2x2)"));
+      std::mt19937 rng(seed++);
+      const auto x = random_vector<float>(x_size(s), rng);
+      const auto w = random_vector<float>(w_size(s), rng);
+      const auto bias = random_vector<float>(s.c_out, rng);
+      std::vector<float> full(y_size(s)), want(pooled_size(s)), got = nan_vector<float>(pooled_size(s));
+      winograd_conv2d_forward(s, x.data(), w.data(), bias.data(), full.data(), tile);
+      max_pool2d_forward<float>({s.n, s.c_out, s.out_h(), s.out_w(), 2, 2, 2, 2}, full.data(), want.data(), nullptr);
+      relu_forward<float>(int64_t(want.size()), want.data(), want.data());
+      winograd_conv2d_pool_relu_forward(s, x.data(), w.data(), bias.data(), got.data(), tile);
+      EXPECT_EQ(0, std::memcmp(got.data(), want.data(), sizeof(float) * want.size()));
+    }
 }
 
-TEST(ConvPool, RefusesWhatItDoesNotCover) {
-  expect_refused({1, 5, 8, 8, 2, 3, 3}, "c_in=5");
-  expect_refused({1, 1, 8, 8, 2, 5, 5}, "kernel 5x5");
-  expect_refused({1, 1, 8, 8, 2, 3, 3, 2, 2}, "stride 2x2");
-  expect_refused({1, 1, 8, 8, 2, 3, 3, 1, 1, 1, 1}, "padding 1x1");
-  expect_refused({1, 1, 9, 9, 2, 3, 3, 1, 1, 0, 0, 2, 2}, "dilation 2x2");
-  expect_refused({1, 1, 3, 8, 2, 3, 3}, "output 1x6");
+TEST(ConvPool, RefusesOutputsSmallerThanTwoByTwoAndInvalidShapes) {
+  std::vector<float> buf(1 << 12, 0.0f);
+  for (const Conv2dShape& s : {Conv2dShape{1, 1, 3, 8, 2, 3, 3}, Conv2dShape{1, 16, 8, 3, 16, 3, 3}}) {
+    SCOPED_TRACE(describe(s));
+    EXPECT_FALSE(conv2d_pool_relu_supports(s));
+    try {
+      conv2d_pool_relu_forward<float>(s, buf.data(), buf.data(), nullptr, buf.data());
+      ADD_FAILURE() << "no exception";
+    } catch (const std::invalid_argument& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("conv2d_pool_relu_forward"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("at least 2x2, got " + std::to_string(s.out_h()) + "x" + std::to_string(s.out_w())),
+                std::string::npos)
+          << msg;
+    }
+  }
+  const Conv2dShape empty{0, 1, 8, 8, 2, 3, 3};
+  EXPECT_FALSE(conv2d_pool_relu_supports(empty));
+  EXPECT_THROW(conv2d_pool_relu_forward<float>(empty, buf.data(), buf.data(), nullptr, buf.data()),
+               std::invalid_argument);
+  EXPECT_TRUE(conv2d_pool_relu_supports({1, 1, 4, 4, 1, 3, 3}));
 }
 
 TEST(ConvPool, NullPointersThrow) {

@@ -51,14 +51,24 @@ TEST(Sequential, ReluMaxpoolSwapGivesTheSameLossAndGradients) {
 // bit for bit, and the three separate ops' to rounding. With a hook on a
 // layer the three ops run, and the output is theirs, bit for bit.
 TEST(Sequential, ConvReluMaxpoolRunsFusedForInference) {
-  for (const char* spec : {"conv(2,4,3) relu maxpool(2) flatten", "conv(2,4,3) maxpool(2) relu flatten"}) {
-    SCOPED_TRACE(spec);
-    auto model = build_model(spec);
+  struct Case {
+    const char* spec;
+    Shape input;
+  };
+  const Case cases[] = {
+      {"conv(2,4,3) relu maxpool(2) flatten", {3, 2, 11, 9}},   // the direct kernel
+      {"conv(2,4,3) maxpool(2) relu flatten", {3, 2, 11, 9}},
+      {"conv(8,9,3) relu maxpool(2) flatten", {16, 8, 13, 13}},  // Winograd's pooled output transform
+      {"conv(3,4,5,1,2) relu maxpool(2) flatten", {2, 3, 9, 9}},  // conv, pool and ReLU in turn
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.spec);
+    auto model = build_model(c.spec);
     model->reset_parameters(5, "he");
     model->set_training_mode(false);
-    std::vector<float> values(3 * 2 * 11 * 9);
+    std::vector<float> values(c.input.numel());
     for (size_t i = 0; i < values.size(); ++i) values[i] = float(std::sin(0.37 * double(i)));
-    Tensor x = Tensor::from_vector({3, 2, 11, 9}, values);
+    Tensor x = Tensor::from_vector(c.input, values);
     const auto& conv = static_cast<const Conv2d&>(*model->layers()[0]);
 
     NoGradGuard no_grad;
