@@ -12,9 +12,10 @@
 // with the other rows as a speed, not as arithmetic done). BM_*_train_step
 // uses conv2d_backward, which shares the dy transforms of grad-input and
 // grad-weight.
-// BM_*_conv_pool_relu time the inference of layer 0 with its ReLU and 2×2 max
-// pool: our fused pass, our three kernels in turn, and oneDNN's convolution
-// (ReLU post-op) then pooling; GFLOP/s counts the convolution alone.
+// BM_*_conv_pool_relu time the inference of a layer with its ReLU and 2×2 max
+// pool: our fused pass and our three kernels in turn (layers 0 and 1), and
+// oneDNN's convolution (ReLU post-op) then pooling (layer 0); GFLOP/s counts
+// the convolution alone.
 // With oneDNN found, the same passes run through oneDNN (plain NCHW/OIHW
 // memory, as our engine stores them) in this binary as the baseline.
 //
@@ -124,12 +125,13 @@ void BM_gradcore_winograd(benchmark::State& state) {
                  (tile == gc::cpu::WinogradTile::f4x4 ? " F(4x4,3x3)" : " F(2x2,3x3)"));
 }
 
-// Inference through layer 0, its ReLU and its 2×2 max pool: fused in one pass
-// (conv2d_pool_relu_forward), or as the three kernels one after another.
+// Inference through layer 0 or 1, its ReLU and its 2×2 max pool: fused
+// (conv2d_pool_relu_forward: the direct kernel for layer 0, Winograd's
+// pooled output transform for layer 1), or the three kernels in turn.
 gc::cpu::Pool2dShape pool_after(const Conv2dShape& s) { return {s.n, s.c_out, s.out_h(), s.out_w(), 2, 2, 2, 2}; }
 
 void BM_gradcore_conv_pool_relu(benchmark::State& state) {
-  LayerBuffers l(kLayers[0]);
+  LayerBuffers l(kLayers[state.range(0)]);
   std::vector<float> pooled(y_size(l.s) / 4);
   for (auto _ : state) {
     gc::cpu::conv2d_pool_relu_forward(l.s, l.x.data(), l.w.data(), l.b.data(), pooled.data());
@@ -139,7 +141,7 @@ void BM_gradcore_conv_pool_relu(benchmark::State& state) {
 }
 
 void BM_gradcore_conv_then_pool_relu(benchmark::State& state) {
-  LayerBuffers l(kLayers[0]);
+  LayerBuffers l(kLayers[state.range(0)]);
   std::vector<float> pooled(y_size(l.s) / 4);
   for (auto _ : state) {
     gc::cpu::conv2d_forward(l.s, l.x.data(), l.w.data(), l.b.data(), l.y.data());
@@ -181,8 +183,8 @@ BENCHMARK_TEMPLATE(BM_gradcore_conv, kBackwardBias)->LAYER_ARGS;
 BENCHMARK_TEMPLATE(BM_gradcore_winograd, kForward)->WINOGRAD_ARGS;
 BENCHMARK_TEMPLATE(BM_gradcore_winograd, kBackwardInput)->WINOGRAD_ARGS;
 BENCHMARK_TEMPLATE(BM_gradcore_winograd, kBackwardWeight)->WINOGRAD_ARGS;
-BENCHMARK(BM_gradcore_conv_pool_relu)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_gradcore_conv_then_pool_relu)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_gradcore_conv_pool_relu)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_gradcore_conv_then_pool_relu)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_gradcore_conv_train_step)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 #ifdef GRADCORE_HAVE_ONEDNN
