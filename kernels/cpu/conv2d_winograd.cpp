@@ -31,11 +31,15 @@ using winograd::sandwich;
 // (at least one group). The seed CNN's 3-layer conv train step, batch 128,
 // 2 threads: 24.9 ms with 128, 25.2 with 64 or 96, 26.2 with 32, 28.1 with
 // 256, 28.6 with 512; larger blocks spill the transform buffers out of L2.
-// 144 takes two groups of layer 1 (72 columns each) where 128 took one: 144
-// columns fill nine 16-column GEMM panels with none part-empty. Inference,
-// batch 64: layer 1 forward 2.33–2.65 ms against 2.59–2.80 ms with 128; the
-// train step unchanged (23.5–24.6 ms against 24.1–24.8).
-constexpr idx kTargetColumns = 144;
+// The forward pass takes 144: two groups of layer 1 (72 columns each) where
+// 128 took one, filling nine 16-column GEMM panels with none part-empty
+// (inference, batch 64: layer 1 forward 2.33–2.65 ms against 2.59–2.80 ms);
+// a forward output does not depend on the block size. The backward passes
+// keep 128: grad-weight sums over a block's columns, so the block size sets
+// its rounding, and with it a training run's path (the 300-step training
+// test's accuracy moved from 95.0% to 93.9% with 144).
+constexpr idx kForwardColumns = 144;
+constexpr idx kBackwardColumns = 128;
 
 // A GCC/Clang vector of 32 bytes (8 floats, 4 doubles); the compiler lowers
 // it to whatever SIMD the file is built for (two SSE registers by default).
@@ -71,12 +75,12 @@ struct TileGrid {
 };
 
 template <typename Tile, typename T>
-TileGrid tile_grid(const Conv2dShape& s) {
+TileGrid tile_grid(const Conv2dShape& s, idx target_columns) {
   TileGrid g;
   g.th = (s.out_h() + Tile::m - 1) / Tile::m;
   g.tw = (s.out_w() + Tile::m - 1) / Tile::m;
   g.per_image = idx(g.th) * g.tw;
-  g.groups_per_block = int(std::max<idx>(1, kTargetColumns / (g.per_image * Lanes<T>::count)));
+  g.groups_per_block = int(std::max<idx>(1, target_columns / (g.per_image * Lanes<T>::count)));
   return g;
 }
 
@@ -367,8 +371,8 @@ struct Plan {
   TileGrid g;
   idx filters, block_tiles, x_image, y_image;
 
-  explicit Plan(const Conv2dShape& shape)
-      : g(tile_grid<Tile, T>(shape)),
+  Plan(const Conv2dShape& shape, idx target_columns)
+      : g(tile_grid<Tile, T>(shape, target_columns)),
         filters(idx(shape.c_out) * shape.c_in),
         block_tiles(g.groups_per_block * g.per_image * L),
         x_image(idx(shape.c_in) * shape.h * shape.w),
@@ -407,7 +411,7 @@ void block_output_grads(const Conv2dShape& s, const Plan<Tile, T>& plan, const T
 template <typename Tile, bool PoolRelu, typename T>
 void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   using P = Plan<Tile, T>;
-  const P plan(s);
+  const P plan(s, kForwardColumns);
   const idx y_image = PoolRelu ? idx(s.c_out) * (s.out_h() / 2) * (s.out_w() / 2) : plan.y_image;
   const T* u = transformed_filters<Tile>(s, w);
   for_image_chunks(group_count<T>(s), direct_macs(s), [&](int begin, int end, int) {
@@ -437,7 +441,7 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) 
 template <typename Tile, typename T>
 void backward(const Conv2dShape& s, const T* x, const T* dy, const T* w, T* dx, T* dw) {
   using P = Plan<Tile, T>;
-  const P plan(s);
+  const P plan(s, kBackwardColumns);
   const idx u_size = P::points * plan.filters;
   const T* u = dx ? transformed_filters<Tile>(s, w) : nullptr;
   // One partial dU per thread, summed below in thread order.

@@ -44,8 +44,10 @@ std::vector<std::vector<double>> weights(Trainer& t) {
   return w;
 }
 
-// 300 Adam steps of batch 64 on seed-cnn: measured ≈ 96% on the first 1,000
-// test images; the bound leaves room for the seed. The loss is compared as
+// 300 Adam steps of batch 64 on seed-cnn: measured 95.0% on the first 1,000
+// test images; the bound leaves room for the seed and for rounding-level
+// kernel changes, which move it by about a point (93.9% with Winograd
+// grad-weight blocks of 144 columns instead of 128). The loss is compared as
 // means over 100 steps: one batch's loss moves by ±30% from batch to batch.
 TEST(Training, LossFallsAndAccuracyPasses94PercentIn300Steps) {
   REQUIRE_MNIST();
