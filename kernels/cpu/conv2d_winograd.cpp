@@ -224,27 +224,38 @@ void transform_inputs(const Conv2dShape& s, const TileGrid& g, const T* xl,
   }
 }
 
-// y = Aᵀ M A + bias per tile and output channel, the outputs inside
-// out_h × out_w kept.
-template <typename Tile, typename T>
-void transform_outputs(const Conv2dShape& s, const TileGrid& g, const PointMatrices<Tile, T>& m,
-                       idx column0, const T* bias, T* yl) {
+// Aᵀ M A for every tile of every output channel: emit(co, ty, tx, out)
+// receives each tile's m×m outputs (lane vectors, row-major).
+template <typename Tile, typename T, typename Emit>
+void for_each_output_tile(const Conv2dShape& s, const TileGrid& g, const PointMatrices<Tile, T>& m, idx column0,
+                          Emit&& emit) {
   constexpr int L = Lanes<T>::count, a = Tile::alpha, mt = Tile::m;
-  const int oh = s.out_h(), ow = s.out_w();
   for (int co = 0; co < s.c_out; ++co) {
-    T* plane = yl + idx(co) * oh * ow * L;
     const T* src = m.channel(co) + column0;
-    const T b = bias ? bias[co] : T(0);
     for (int ty = 0; ty < g.th; ++ty)
       for (int tx = 0; tx < g.tw; ++tx, src += L) {
         Vec<T> points[a * a], out[mt * mt];
         for (int p = 0; p < a * a; ++p) points[p] = load(src + p * m.stride);
         sandwich<a, mt, typename Tile::Output>(points, out);
-        for (int r = 0; r < mt && mt * ty + r < oh; ++r)
-          for (int c = 0; c < mt && mt * tx + c < ow; ++c)
-            store(plane + (idx(mt * ty + r) * ow + mt * tx + c) * L, out[mt * r + c] + b);
+        emit(co, ty, tx, out);
       }
   }
+}
+
+// y = Aᵀ M A + bias per tile and output channel, the outputs inside
+// out_h × out_w kept.
+template <typename Tile, typename T>
+void transform_outputs(const Conv2dShape& s, const TileGrid& g, const PointMatrices<Tile, T>& m,
+                       idx column0, const T* bias, T* yl) {
+  constexpr int L = Lanes<T>::count, mt = Tile::m;
+  const int oh = s.out_h(), ow = s.out_w();
+  for_each_output_tile(s, g, m, column0, [&](int co, int ty, int tx, const Vec<T>* out) {
+    T* plane = yl + idx(co) * oh * ow * L;
+    const T b = bias ? bias[co] : T(0);
+    for (int r = 0; r < mt && mt * ty + r < oh; ++r)
+      for (int c = 0; c < mt && mt * tx + c < ow; ++c)
+        store(plane + (idx(mt * ty + r) * ow + mt * tx + c) * L, out[mt * r + c] + b);
+  });
 }
 
 template <typename V>
@@ -259,26 +270,19 @@ V vmax(V a, V b) {
 template <typename Tile, typename T>
 void transform_outputs_pooled(const Conv2dShape& s, const TileGrid& g, const PointMatrices<Tile, T>& m,
                               idx column0, const T* bias, T* yl) {
-  constexpr int L = Lanes<T>::count, a = Tile::alpha, mt = Tile::m, half = mt / 2;
+  constexpr int L = Lanes<T>::count, mt = Tile::m, half = mt / 2;
   static_assert(mt % 2 == 0, "a pool window must lie in one tile");
   const int ph = s.out_h() / 2, pw = s.out_w() / 2;
-  for (int co = 0; co < s.c_out; ++co) {
+  for_each_output_tile(s, g, m, column0, [&](int co, int ty, int tx, const Vec<T>* out) {
     T* plane = yl + idx(co) * ph * pw * L;
-    const T* src = m.channel(co) + column0;
     const Vec<T> b = Vec<T>{} + (bias ? bias[co] : T(0)), zero{};
-    for (int ty = 0; ty < g.th; ++ty)
-      for (int tx = 0; tx < g.tw; ++tx, src += L) {
-        Vec<T> points[a * a], out[mt * mt];
-        for (int p = 0; p < a * a; ++p) points[p] = load(src + p * m.stride);
-        sandwich<a, mt, typename Tile::Output>(points, out);
-        for (int r = 0; r < half && half * ty + r < ph; ++r)
-          for (int c = 0; c < half && half * tx + c < pw; ++c) {
-            const Vec<T>* top = out + 2 * r * mt + 2 * c;
-            const Vec<T> most = vmax(vmax(top[0], top[1]), vmax(top[mt], top[mt + 1]));
-            store(plane + (idx(half * ty + r) * pw + half * tx + c) * L, vmax(most + b, zero));
-          }
+    for (int r = 0; r < half && half * ty + r < ph; ++r)
+      for (int c = 0; c < half && half * tx + c < pw; ++c) {
+        const Vec<T>* top = out + 2 * r * mt + 2 * c;
+        const Vec<T> most = vmax(vmax(top[0], top[1]), vmax(top[mt], top[mt + 1]));
+        store(plane + (idx(half * ty + r) * pw + half * tx + c) * L, vmax(most + b, zero));
       }
-  }
+  });
 }
 
 // dM = A dY Aᵀ per tile and output channel, dY the tile's m×m of dy (zero

@@ -117,8 +117,8 @@ void take_if(__m128 v, __m128i at, __m128& best, __m128i& best_at) {
   best_at = _mm_or_si128(_mm_and_si128(take_i, at), _mm_andnot_si128(take_i, best_at));
 }
 
-// Outputs [0, ow/4·4) of row oy of a 2×2, stride-2, unpadded max pool;
-// returns how many it wrote.
+// Outputs [0, ow/4·4) of row oy of a 2×2, stride-2, unpadded max pool and
+// their arg-max; returns how many it wrote.
 int max_pool_2x2_row(const Pool2dShape& s, const float* xp, int oy, int ow, float* y,
                      int32_t* argmax) {
   const float* r0 = xp + idx(2 * oy) * s.w;
@@ -141,7 +141,7 @@ int max_pool_2x2_row(const Pool2dShape& s, const float* xp, int oy, int ow, floa
     take_if(bottom_left, _mm_add_epi32(left, down), best, best_at);
     take_if(bottom_right, _mm_add_epi32(_mm_add_epi32(left, down), one), best, best_at);
     _mm_storeu_ps(y + ox, best);
-    if (argmax) _mm_storeu_si128(reinterpret_cast<__m128i*>(argmax + ox), best_at);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(argmax + ox), best_at);
   }
   return ox;
 }
@@ -198,14 +198,15 @@ void max_pool_2x2_plane_values(const Pool2dShape& s, const float* xp, float* yp,
 }
 #endif
 
-// Writes row oy of one plane; the 2×2, stride-2, unpadded float case goes
-// four windows at a time where SSE2 is available.
+// Writes row oy of one plane; the 2×2, stride-2, unpadded float case with
+// arg-max goes four windows at a time where SSE2 is available (without
+// arg-max, max_pool_plane takes the value-only path).
 template <typename T>
 void max_pool_row(const Pool2dShape& s, const T* xp, int oy, int ow, T* y, int32_t* argmax) {
   int ox = 0;
 #if defined(__SSE2__)
   if constexpr (std::is_same_v<T, float>) {
-    if (is_2x2_stride_2(s)) ox = max_pool_2x2_row(s, xp, oy, ow, y, argmax);
+    if (argmax && is_2x2_stride_2(s)) ox = max_pool_2x2_row(s, xp, oy, ow, y, argmax);
   }
 #endif
   for (; ox < ow; ++ox) max_window(s, xp, oy, ox, y + ox, argmax ? argmax + ox : nullptr);
