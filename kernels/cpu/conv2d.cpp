@@ -34,17 +34,24 @@ constexpr idx kTargetColumns = 256;
 // 3×3 stride-1 layers take the Winograd path (conv2d_winograd.h) when
 //  - both channel counts are at least 8: below that the GEMMs' k (c_in) or
 //    m (c_out) is too short to pay for the transforms;
-//  - the batch has at least 16 images: SIMD lanes carry 8 images each, so a
-//    smaller batch computes empty lanes and leaves a thread without a group;
-//  - the batch has at least 64 output tiles, so the GEMMs get columns.
-// Measured crossovers, forward, 2 threads (AVX2): the seed CNN's layer 1
-// (11×11 outputs, 9 F(4×4) tiles an image) between 8 and 16 images, layer 2
-// (3×3 outputs, one tile) between 32 and 64; one image took 0.70 ms by
-// Winograd against 0.17 ms by im2col. Results therefore depend (to rounding)
-// on the batch size as well as on the thread count.
+//  - the batch has enough images and output tiles for the pass. SIMD lanes
+//    carry 8 images each, so a smaller batch computes empty lanes; the
+//    forward pass's GEMMs run the micro-kernel on operands packed once,
+//    the backward passes' GEMMs pack per block, so backward needs more.
+// Measured crossovers, 2 threads (AVX2, Zen 1), im2col vs Winograd:
+//  forward, the seed CNN's layer 1 (9 F(4×4) tiles an image): 8 images
+//  710 vs 572 µs, 6 images 524 vs 583; layer 2 (one tile): 12 images 226
+//  vs 187 µs, 8 images 168 vs 180;
+//  backward (both gradients): layer 2, 32 images 1113 vs 1037 µs, 16 images
+//  762 vs 1037; layer 1, 16 images 1743 vs 1602, 8 images 1387 vs 1557.
+// Results therefore depend (to rounding) on the batch size as well as on
+// the thread count.
 constexpr int kWinogradMinChannels = 8;
-constexpr int kWinogradMinImages = 16;
-constexpr long long kWinogradMinTiles = 64;
+struct WinogradMinimum {
+  int images;
+  long long tiles;
+};
+constexpr WinogradMinimum kWinogradForwardMin{8, 12}, kWinogradBackwardMin{16, 32};
 
 int conv_out_size(int size, int pad, int dil, int k, int stride) {
   if (stride < 1) return 0;
@@ -110,11 +117,12 @@ T plane_sum(const T* plane, idx count) {
 
 }  // namespace
 
-bool conv2d_uses_winograd(const Conv2dShape& s) {
+bool conv2d_uses_winograd(const Conv2dShape& s, ConvPass pass) {
+  const WinogradMinimum least = pass == ConvPass::forward ? kWinogradForwardMin : kWinogradBackwardMin;
   if (!winograd_supports(s) || s.c_in < kWinogradMinChannels || s.c_out < kWinogradMinChannels ||
-      s.n < kWinogradMinImages)
+      s.n < least.images)
     return false;
-  return winograd_tiles(s, winograd_tile_for(s)) >= kWinogradMinTiles;
+  return winograd_tiles(s, winograd_tile_for(s)) >= least.tiles;
 }
 
 int Conv2dShape::out_h() const { return conv_out_size(h, pad_h, dil_h, kh, stride_h); }
@@ -148,7 +156,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
   require_pointer(x, op, "x");
   require_pointer(w, op, "weight");
   require_pointer(y, op, "y");
-  if (conv2d_uses_winograd(s)) return winograd_conv2d_forward(s, x, w, bias, y, winograd_tile_for(s));
+  if (conv2d_uses_winograd(s, ConvPass::forward)) return winograd_conv2d_forward(s, x, w, bias, y, winograd_tile_for(s));
   const ConvGeometry g = geometry(s);
   for_image_chunks(s.n, g.macs, [&](int begin, int end, int) {
     T* col = scratch<T, 0>(g.kdim * g.images_per_block * g.ohw);
@@ -180,7 +188,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx)
   require_pointer(dy, op, "dy");
   require_pointer(w, op, "weight");
   require_pointer(dx, op, "dx");
-  if (conv2d_uses_winograd(s)) return winograd_conv2d_backward_input(s, dy, w, dx, winograd_tile_for(s));
+  if (conv2d_uses_winograd(s, ConvPass::backward)) return winograd_conv2d_backward_input(s, dy, w, dx, winograd_tile_for(s));
   const ConvGeometry g = geometry(s);
   for_image_chunks(s.n, g.macs, [&](int begin, int end, int) {
     T* col = scratch<T, 0>(g.kdim * g.images_per_block * g.ohw);
@@ -207,7 +215,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
   require_pointer(x, op, "x");
   require_pointer(dy, op, "dy");
   require_pointer(dw, op, "dw");
-  if (conv2d_uses_winograd(s)) return winograd_conv2d_backward_weight(s, x, dy, dw, winograd_tile_for(s));
+  if (conv2d_uses_winograd(s, ConvPass::backward)) return winograd_conv2d_backward_weight(s, x, dy, dw, winograd_tile_for(s));
   const ConvGeometry g = geometry(s);
   const idx wsize = idx(s.c_out) * g.kdim;
   // dW = dY · colᵀ is c_out × kdim. When kdim < c_out (a first layer: 1→32,
@@ -249,7 +257,7 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* dy, const T* w, 
   constexpr const char* op = "conv2d_backward";
   validate_conv2d_shape(s, op);
   if (!dx && !dw) throw std::invalid_argument(std::string(op) + ": neither dx nor dw asked for");
-  if (conv2d_uses_winograd(s)) {
+  if (conv2d_uses_winograd(s, ConvPass::backward)) {
     require_pointer(dy, op, "dy");
     if (dx) require_pointer(w, op, "weight");
     if (dw) require_pointer(x, op, "x");

@@ -61,9 +61,10 @@ struct Conv2dShape {
 void validate_conv2d_shape(const Conv2dShape& s, const char* op);
 
 // bias may be null (no bias). y is overwritten.
-// Whether conv2d_forward and the backward passes take Winograd
-// (conv2d_winograd.h) for this shape rather than im2col + GEMM.
-bool conv2d_uses_winograd(const Conv2dShape& s);
+// Whether conv2d_forward (ConvPass::forward) or the backward passes take
+// Winograd (conv2d_winograd.h) for this shape rather than im2col + GEMM.
+enum class ConvPass { forward, backward };
+bool conv2d_uses_winograd(const Conv2dShape& s, ConvPass pass);
 
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);

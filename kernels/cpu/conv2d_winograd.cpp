@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <initializer_list>
 #include <stdexcept>
@@ -15,6 +16,7 @@
 
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/image_chunks.h"
+#include "kernels/cpu/sgemm_kernel.h"
 #include "kernels/cpu/winograd_tiles.h"
 
 namespace gc::cpu {
@@ -113,23 +115,30 @@ void from_lanes(const T* in, idx size, int count, T* images) {
 }
 
 // A block in the transform domain: for each of the α² points ξ a channels ×
-// tiles matrix (row stride `tiles`), the matrices `stride` elements apart.
-// The stride is padded past a multiple of 4 KiB: with c·tiles·4 bytes a
-// multiple of 4 KiB (64·288·4 is), the α² streams of a transform all map to
-// one L1 set and evict each other (measured: the transforms ran 2× slower).
+// tiles matrix, the matrices `stride` elements apart. A matrix is row-major
+// (row stride `tiles`), or, with a panel width W, cut into column panels of
+// W, each stored channels × W row-major: the micro-kernel's packed B layout
+// (sgemm_kernel.h), which the float forward pass writes V in. The stride is
+// padded past a multiple of 4 KiB: with c·tiles·4 bytes a multiple of 4 KiB
+// (64·288·4 is), the α² streams of a transform all map to one L1 set and
+// evict each other (measured: the transforms ran 2× slower).
 template <typename Tile, typename T>
 struct PointMatrices {
   static constexpr int points = Tile::alpha * Tile::alpha;
   T* data;
-  idx channels, tiles, stride;
+  idx channels, tiles, stride, panel;
 
   static idx stride_for(idx channels, idx tiles) { return (channels * tiles + 15) / 16 * 16 + 16; }
   static idx size_for(idx channels, idx tiles) { return points * stride_for(channels, tiles); }
-  PointMatrices(T* buffer, idx c, idx t) : data(buffer), channels(c), tiles(t), stride(stride_for(c, t)) {}
+  // tiles must be a multiple of panel_width (0: one panel, row-major).
+  PointMatrices(T* buffer, idx c, idx t, idx panel_width = 0)
+      : data(buffer), channels(c), tiles(t), stride(stride_for(c, t)), panel(panel_width ? panel_width : t) {}
 
   T* matrix(int point) const { return data + point * stride; }
-  // Channel c's tiles at point 0; point ξ's are ξ·stride further.
+  // Channel c's tiles at point 0 (row-major only); point ξ's are ξ·stride further.
   T* channel(idx c) const { return data + c * tiles; }
+  // Channel c's column `column` at point 0, in either layout.
+  T* at(idx c, idx column) const { return data + (column / panel) * channels * panel + c * panel + column % panel; }
 };
 
 // U[ξ][co][ci] = (G g[co][ci] Gᵀ)[ξ] for every filter, L filters at a time
@@ -156,30 +165,54 @@ void transform_filters(const Conv2dShape& s, const T* w, T* u) {
   }
 }
 
+// U packed for the SGEMM micro-kernel (the A layout of sgemm_kernel.h): per
+// point ξ, ⌈c_out/mr⌉ panels of mr rows, panel[ci·mr + i] = U_ξ[r0 + i][ci],
+// the rows past c_out zero.
+template <typename T>
+void pack_filters(const Conv2dShape& s, int points, const T* u, int mr, T* packed) {
+  const idx filters = idx(s.c_out) * s.c_in, panels = (s.c_out + mr - 1) / mr;
+  for (int p = 0; p < points; ++p)
+    for (idx panel = 0; panel < panels; ++panel)
+      for (int ci = 0; ci < s.c_in; ++ci)
+        for (int i = 0; i < mr; ++i) {
+          const idx co = panel * mr + i;
+          *packed++ = co < s.c_out ? u[p * filters + co * s.c_in + ci] : T(0);
+        }
+}
+
+idx packed_filters_size(const Conv2dShape& s, int points, int mr) {
+  return idx(points) * (s.c_out + mr - 1) / mr * mr * s.c_in;
+}
+
 // U for w, from a small per-thread cache of the last kCachedFilterSets
-// weight sets. Inference runs the same few layers' weights again and again,
-// and a training step's backward pass sees the weights its forward pass
-// did. An entry is used only when the weights equal, bit for bit, the copy
-// it was made from, so a changed weight can never be served a stale U; a
-// miss costs that copy besides the transform. Weight sets over
-// kCachedFiltersMax filters are transformed into scratch instead. Seed CNN
-// layer 2 (64→64 on 5×5, 36·4096 transformed weights), batch 128, 2 threads:
-// forward 1.35 → 0.98 ms (bench_conv2d), the transform having run alone.
+// weight sets; with pack_mr > 0 U packed for a micro-kernel of mr rows
+// (pack_filters), else U as it is. Inference runs the same few layers'
+// weights again and again, and a training step's backward pass sees the
+// weights its forward pass did. An entry is used only when the weights
+// equal, bit for bit, the copy it was made from, so a changed weight can
+// never be served a stale U; a miss costs that copy besides the transform.
+// Weight sets over kCachedFiltersMax filters are transformed into scratch
+// instead. Seed CNN layer 2 (64→64 on 5×5, 36·4096 transformed weights),
+// batch 128, 2 threads: forward 1.35 → 0.98 ms (bench_conv2d), the
+// transform having run alone.
 constexpr int kCachedFilterSets = 4;
 constexpr idx kCachedFiltersMax = 128 * 128;
 
 template <typename Tile, typename T>
-const T* transformed_filters(const Conv2dShape& s, const T* w) {
+const T* transformed_filters(const Conv2dShape& s, const T* w, int pack_mr = 0) {
   constexpr int points = Tile::alpha * Tile::alpha;
   const idx filters = idx(s.c_out) * s.c_in, w_size = 9 * filters;
   if (filters > kCachedFiltersMax) {
     T* u = scratch<T, 10>(points * filters);
     transform_filters<Tile>(s, w, u);
-    return u;
+    if (pack_mr == 0) return u;
+    T* packed = scratch<T, 15>(packed_filters_size(s, points, pack_mr));
+    pack_filters(s, points, u, pack_mr, packed);
+    return packed;
   }
   struct Entry {
-    int c_out = 0, c_in = 0;
-    std::vector<T> w, u;
+    int c_out = 0, c_in = 0, packed_mr = 0;
+    std::vector<T> w, u, packed;
   };
   thread_local std::array<Entry, kCachedFilterSets> entries;  // the most recently used first
   auto hit = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) {
@@ -189,12 +222,18 @@ const T* transformed_filters(const Conv2dShape& s, const T* w) {
     hit = entries.end() - 1;
     hit->c_out = s.c_out;
     hit->c_in = s.c_in;
+    hit->packed_mr = 0;
     hit->w.assign(w, w + w_size);
     hit->u.resize(points * filters);
     transform_filters<Tile>(s, w, hit->u.data());
   }
+  if (pack_mr > 0 && hit->packed_mr != pack_mr) {
+    hit->packed.resize(packed_filters_size(s, points, pack_mr));
+    pack_filters(s, points, hit->u.data(), pack_mr, hit->packed.data());
+    hit->packed_mr = pack_mr;
+  }
   std::rotate(entries.begin(), hit, hit + 1);
-  return entries.front().u.data();
+  return pack_mr > 0 ? entries.front().packed.data() : entries.front().u.data();
 }
 
 // The four tile steps, for one group of L images: from or to lane-layout
@@ -208,9 +247,10 @@ void transform_inputs(const Conv2dShape& s, const TileGrid& g, const T* xl,
   constexpr int L = Lanes<T>::count, a = Tile::alpha;
   for (int ci = 0; ci < s.c_in; ++ci) {
     const T* plane = xl + idx(ci) * s.h * s.w * L;
-    T* dst = v.channel(ci) + column0;
+    idx column = column0;
     for (int ty = 0; ty < g.th; ++ty)
-      for (int tx = 0; tx < g.tw; ++tx, dst += L) {
+      for (int tx = 0; tx < g.tw; ++tx, column += L) {
+        T* dst = v.at(ci, column);
         Vec<T> d[a * a], z[a * a];
         for (int r = 0; r < a; ++r)
           for (int c = 0; c < a; ++c) {
@@ -409,6 +449,61 @@ void block_output_grads(const Conv2dShape& s, const Plan<Tile, T>& plan, const T
   }
 }
 
+// The forward pass's α² GEMMs M_ξ = U_ξ·V_ξ over one block. Floats call the
+// SGEMM micro-kernel straight on U packed once (in the filter cache) and on V
+// as the input transform wrote it, in packed panels of nr columns: nothing is
+// packed per block and there are no edge tiles (M has ⌈c_out/mr⌉·mr rows and
+// the block's columns are padded to a multiple of nr with zero V columns).
+// Seed CNN layer 1 fused with its pool, batch 64, 2 threads (AVX2): 2.66–2.79
+// → 2.28–2.49 ms, pack_a, pack_b and edge tiles having taken 11% of it.
+// Doubles call dgemm on row-major matrices (mr = 1, nr = 0: no padding).
+template <typename T>
+struct ForwardGemms;
+
+template <>
+struct ForwardGemms<float> {
+  const sgemm_detail::MicroKernel& uk = sgemm_detail::active_micro_kernel();
+  const int mr = uk.mr, nr = uk.nr;
+
+  template <typename Tile>
+  void run(const Conv2dShape& s, const float* u_packed, const PointMatrices<Tile, float>& v,
+           const PointMatrices<Tile, float>& m) const {
+    const idx a_panels = m.channels / mr, b_panels = v.tiles / nr;
+    const idx a_size = idx(mr) * s.c_in, b_size = idx(nr) * s.c_in;
+    for (int p = 0; p < PointMatrices<Tile, float>::points; ++p) {
+      const float* a = u_packed + p * a_panels * a_size;
+      const float* b = v.matrix(p);
+      float* c = m.matrix(p);
+      for (idx i = 0; i < a_panels; ++i)
+        for (idx j = 0; j < b_panels; ++j)
+          uk.compute(s.c_in, a + i * a_size, b + j * b_size, c + i * mr * m.tiles + j * nr, m.tiles, 1.0f, 0.0f);
+    }
+  }
+};
+
+template <>
+struct ForwardGemms<double> {
+  const int mr = 1, nr = 0;
+
+  template <typename Tile>
+  void run(const Conv2dShape& s, const double* u, const PointMatrices<Tile, double>& v,
+           const PointMatrices<Tile, double>& m) const {
+    const idx filters = idx(s.c_out) * s.c_in;
+    for (int p = 0; p < PointMatrices<Tile, double>::points; ++p)
+      gemm(false, false, s.c_out, int(v.tiles), s.c_in, 1.0, u + p * filters, s.c_in, v.matrix(p), int(v.tiles),
+           0.0, m.matrix(p), int(m.tiles));
+  }
+};
+
+idx round_up(idx n, idx multiple) { return multiple > 0 ? (n + multiple - 1) / multiple * multiple : n; }
+
+// A scratch slot, 64-byte aligned (the micro-kernels load B panels aligned).
+template <typename T, int Slot>
+T* aligned_scratch(idx count) {
+  T* p = scratch<T, Slot>(count + 64 / sizeof(T));
+  return reinterpret_cast<T*>((reinterpret_cast<std::uintptr_t>(p) + 63) & ~std::uintptr_t(63));
+}
+
 // Each pass: per thread a contiguous range of groups; per block, the lane
 // transposes and transforms of each group around the α² GEMMs. PoolRelu:
 // the output pooled and rectified (transform_outputs_pooled).
@@ -417,17 +512,21 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) 
   using P = Plan<Tile, T>;
   const P plan(s, kForwardColumns);
   const idx y_image = PoolRelu ? idx(s.c_out) * (s.out_h() / 2) * (s.out_w() / 2) : plan.y_image;
-  const T* u = transformed_filters<Tile>(s, w);
+  const ForwardGemms<T> gemms;
+  const idx rows = round_up(s.c_out, gemms.mr), max_columns = round_up(plan.block_tiles, gemms.nr);
+  const T* u = transformed_filters<Tile>(s, w, gemms.nr > 0 ? gemms.mr : 0);
   for_image_chunks(group_count<T>(s), direct_macs(s), [&](int begin, int end, int) {
-    T* v_buffer = scratch<T, 11>(P::Points::size_for(s.c_in, plan.block_tiles));
-    T* m_buffer = scratch<T, 12>(P::Points::size_for(s.c_out, plan.block_tiles));
+    T* v_buffer = aligned_scratch<T, 11>(P::Points::size_for(s.c_in, max_columns));
+    T* m_buffer = aligned_scratch<T, 12>(P::Points::size_for(rows, max_columns));
     T* lanes = plan.lane_buffer();
     for_blocks<T>(plan.g, begin, end, [&](int g0, int groups, idx tiles) {
-      const typename P::Points v(v_buffer, s.c_in, tiles), m(m_buffer, s.c_out, tiles);
+      const idx columns = round_up(tiles, gemms.nr);
+      const typename P::Points v(v_buffer, s.c_in, columns, gemms.nr), m(m_buffer, rows, columns);
       block_inputs(s, plan, x, g0, groups, lanes, v);
-      for (int p = 0; p < P::points; ++p)
-        gemm(false, false, s.c_out, int(tiles), s.c_in, T(1), u + p * plan.filters, s.c_in,
-             v.matrix(p), int(tiles), T(0), m.matrix(p), int(tiles));
+      if (columns > tiles)
+        for (int p = 0; p < P::points; ++p)
+          for (int ci = 0; ci < s.c_in; ++ci) std::fill_n(v.at(ci, tiles) + p * v.stride, columns - tiles, T(0));
+      gemms.run(s, u, v, m);
       for (int k = 0; k < groups; ++k) {
         const GroupImages imgs = group_images<T>(s, g0 + k);
         if constexpr (PoolRelu)

@@ -297,6 +297,8 @@ void check_arguments(bool trans_a, bool trans_b, int m, int n, int k, const floa
 
 }  // namespace
 
+const MicroKernel& sgemm_detail::active_micro_kernel() { return kernel_for(active_simd_level()); }
+
 void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
            const float* b, int ldb, float beta, float* c, int ldc) {
   check_arguments(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
@@ -306,7 +308,7 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
     return;
   }
 
-  const MicroKernel& uk = kernel_for(active_simd_level());
+  const MicroKernel& uk = sgemm_detail::active_micro_kernel();
   Problem pr{m,
              n,
              k,

@@ -1,5 +1,7 @@
 // Internal interface between the SGEMM driver (sgemm.cpp) and its per-ISA
-// micro-kernels (sgemm_kernel_{avx512,avx2,scalar}.cpp). Not for other callers.
+// micro-kernels (sgemm_kernel_{avx512,avx2,scalar}.cpp). The only other
+// caller is the Winograd forward pass (conv2d_winograd.cpp), which keeps its
+// operands in the packed layouts below and calls `compute` directly.
 //
 // Packed layouts (zero-padded at the edges, so the micro-kernel never
 // branches on size):
@@ -32,6 +34,9 @@ struct MicroKernel {
   // B panels.
   void (*pack_b)(int kc, int cols, StridedMatrix b, float* panels);
 };
+
+// The micro-kernel sgemm uses on this CPU (active_simd_level()).
+const MicroKernel& active_micro_kernel();
 
 const MicroKernel& micro_kernel_avx512();
 const MicroKernel& micro_kernel_avx2();

@@ -66,8 +66,8 @@ TEST(Gradcheck, Conv2d) {
                                    {1, 5, 4, 3, 2, 1, {}},
                                    {2, 1, 1, 1, 3, 1, {.stride = 1, .padding = 1}},
                                    {1, 2, 9, 9, 2, 5, {.stride = 3, .padding = 2}},
-                                   // 3×3, stride 1, ≥ 8 channels, ≥ 16 images, ≥ 64
-                                   // tiles: the Winograd path (kernels/cpu/conv2d.cpp),
+                                   // 3×3, stride 1, ≥ 8 channels, ≥ 16 images, ≥ 32
+                                   // tiles: the Winograd path of both passes (kernels/cpu/conv2d.cpp),
                                    // F(4×4) tiles (6×7 output), then F(2×2) (2×6 output).
                                    {16, 8, 6, 7, 8, 3, {.stride = 1, .padding = 1}},
                                    {22, 8, 4, 8, 8, 3, {}}}) {

@@ -45,7 +45,7 @@ void check_fused(const Conv2dShape& s, unsigned seed, bool with_bias) {
   auto y = nan_vector<T>(pooled_size(s));
   conv2d_pool_relu_forward<T>(s, x.data(), w.data(), with_bias ? bias.data() : nullptr, y.data());
   double largest = 0;
-  if (conv2d_uses_winograd(s))
+  if (conv2d_uses_winograd(s, ConvPass::forward))
     for (double m : conv.magnitude) largest = std::max(largest, 4.0 * m);  // F(4×4)'s share, test_conv2d_winograd.cpp
   int failures = 0;
   for (idx plane = 0; plane < idx(s.n) * s.c_out && failures < 5; ++plane)

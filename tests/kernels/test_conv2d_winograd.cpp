@@ -3,7 +3,7 @@
 // sizes (outputs 1..26 wide, so partial tiles on either edge), padding 0..2,
 // 1 to 17 channels, batches from 1 image to several blocks per thread with a
 // part-filled group of lanes, float and double; plus the tile choice, the
-// determinism and argument checks.
+// determinism and argument checks. The float sweeps run on every SIMD level.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/cpu/conv2d_winograd.h"
+#include "kernels/cpu/cpu_features.h"
 #include "tests/kernels/conv2d_reference.h"
 
 namespace gc::cpu {
@@ -64,9 +65,26 @@ void check_sweep(unsigned seed) {
   for (const auto& s : winograd_shapes()) check_against_reference<T>(s, seed++, winograd_passes<T, tile>());
 }
 
-TEST(Conv2dWinograd, F2x2FloatMatchesReferenceOnOddShapes) { check_sweep<float, WinogradTile::f2x2>(3000); }
+// The float forward pass runs the SGEMM micro-kernel of the active SIMD
+// level on its own packed operands (panel sizes differ per level), so the
+// float sweeps run on each level this CPU has.
+class Conv2dWinogradSimd : public ::testing::TestWithParam<SimdLevel> {
+ protected:
+  void SetUp() override {
+    if (!cpu_supports(GetParam())) GTEST_SKIP() << simd_name(GetParam()) << " not supported by this CPU";
+    set_simd_override(GetParam());
+  }
+  void TearDown() override { set_simd_override(std::nullopt); }
+};
+
+TEST_P(Conv2dWinogradSimd, F2x2FloatMatchesReferenceOnOddShapes) { check_sweep<float, WinogradTile::f2x2>(3000); }
+TEST_P(Conv2dWinogradSimd, F4x4FloatMatchesReferenceOnOddShapes) { check_sweep<float, WinogradTile::f4x4>(5000); }
+
+INSTANTIATE_TEST_SUITE_P(Simd, Conv2dWinogradSimd,
+                         ::testing::Values(SimdLevel::avx512, SimdLevel::avx2, SimdLevel::scalar),
+                         [](const auto& info) { return std::string(simd_name(info.param)); });
+
 TEST(Conv2dWinograd, F2x2DoubleMatchesReferenceOnOddShapes) { check_sweep<double, WinogradTile::f2x2>(4000); }
-TEST(Conv2dWinograd, F4x4FloatMatchesReferenceOnOddShapes) { check_sweep<float, WinogradTile::f4x4>(5000); }
 TEST(Conv2dWinograd, F4x4DoubleMatchesReferenceOnOddShapes) { check_sweep<double, WinogradTile::f4x4>(6000); }
 
 TEST(Conv2dWinograd, OneThreadMatchesReference) {
