@@ -31,6 +31,8 @@ struct Connection {
   int owed = 0;                     // queued PREDICTs and a running RELOAD
   bool reading_done = false;        // framing error, peer closed or draining: read no more
   bool queued_for_flush = false;    // already in the I/O thread's list of connections to write
+  uint64_t answered_by_batch = 0;   // the last batch that answered one of its PREDICTs
+  bool sent_since_answer = true;    // a PREDICT arrived after that batch ran
   uint32_t epoll_events = 0;        // what epoll watches now
 
   std::span<const uint8_t> unparsed() const { return {input.data() + input_begin, input_end - input_begin}; }

@@ -48,6 +48,7 @@ constexpr uint64_t kFirstConnectionId = 16;
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kReadBudgetPerPass = 256 * 1024;  // per connection per loop turn, for fairness
 constexpr auto kAcceptPauseOnFdExhaustion = std::chrono::milliseconds(100);
+constexpr size_t kParallelSendsFrom = 8;  // answers to write before the threads share the sends
 
 std::runtime_error system_error(const std::string& what) {
   return std::runtime_error(what + ": " + std::strerror(errno));
@@ -108,6 +109,8 @@ class Server::EventLoop {
   void accept_connections();
   void read_from(Connection& c);
   void write_to(Connection& c);
+  bool send_pending(Connection& c);  // false on a write error
+  void finish_write(Connection& c);
   void settle(Connection& c);  // closes a finished connection, else updates what epoll watches
   void close_connection(Connection& c, const char* reason);
   void check_timeouts();
@@ -130,6 +133,7 @@ class Server::EventLoop {
   void append_prediction(Connection& c, const QueuedPredict& request, const ServingModel& model,
                          const float* logits);
   void queue_flush(Connection& c);
+  void stop_awaiting(Connection& c);  // c sent a PREDICT, or closed
   void flush_queued();
 
   ServerOptions options_;
@@ -140,9 +144,16 @@ class Server::EventLoop {
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   uint64_t next_connection_id_ = kFirstConnectionId;
   std::vector<uint64_t> flush_list_;
+  std::vector<Connection*> writing_;  // flush_queued's connections, and which failed
+  std::vector<char> write_failed_;
 
   std::deque<QueuedPredict> queue_;
   int queued_images_ = 0;
+  // Batches run so far, and how many connections the last one answered
+  // that have not sent a PREDICT since: a batch waiting for max_delay stops
+  // waiting once none is left (closed-loop clients have all sent again).
+  uint64_t batches_run_ = 0;
+  int awaited_ = 0;
   std::vector<float> batch_images_, batch_logits_, probabilities_;
   std::vector<Clock::time_point> answered_receipts_;  // latencies to record once written
 
@@ -415,13 +426,27 @@ void Server::EventLoop::queue_flush(Connection& c) {
 }
 
 void Server::EventLoop::flush_queued() {
+  writing_.clear();
   for (uint64_t id : flush_list_) {
     if (Connection* c = find(id)) {
       c->queued_for_flush = false;
-      write_to(*c);
+      writing_.push_back(c);
     }
   }
   flush_list_.clear();
+  // The sends (each also runs the loopback delivery to its peer) split over
+  // the model's OpenMP threads, which would otherwise wait idle: 64
+  // connections, 2-core VM, 10.9k -> 11.4-11.5k req/s. Only the sends run in
+  // parallel; closing and epoll updates stay on this thread.
+  write_failed_.assign(writing_.size(), 0);
+#pragma omp parallel for schedule(static) if (writing_.size() >= kParallelSendsFrom)
+  for (size_t i = 0; i < writing_.size(); ++i) write_failed_[i] = !send_pending(*writing_[i]);
+  for (size_t i = 0; i < writing_.size(); ++i) {
+    if (write_failed_[i])
+      close_connection(*writing_[i], "write error");
+    else
+      finish_write(*writing_[i]);
+  }
   auto written = Clock::now();
   for (auto received : answered_receipts_)
     stats.predict_latency_us.record(
@@ -429,7 +454,7 @@ void Server::EventLoop::flush_queued() {
   answered_receipts_.clear();
 }
 
-void Server::EventLoop::write_to(Connection& c) {
+bool Server::EventLoop::send_pending(Connection& c) {
   while (c.unwritten() > 0) {
     ssize_t n = ::send(c.fd, c.output.data() + c.output_sent, c.unwritten(), MSG_NOSIGNAL);
     if (n > 0) {
@@ -440,9 +465,18 @@ void Server::EventLoop::write_to(Connection& c) {
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       break;
     } else {
-      return close_connection(c, "write error");
+      return false;
     }
   }
+  return true;
+}
+
+void Server::EventLoop::write_to(Connection& c) {
+  if (!send_pending(c)) return close_connection(c, "write error");
+  finish_write(c);
+}
+
+void Server::EventLoop::finish_write(Connection& c) {
   if (c.unwritten() == 0) {
     c.output.clear();
     c.output_sent = 0;
@@ -470,6 +504,7 @@ void Server::EventLoop::close_connection(Connection& c, const char* reason) {
   if (reason)
     log_event({{"event", "connection_closed"}, {"conn", std::to_string(c.id)}, {"peer", c.peer}, {"reason", reason},
                {"owed", std::to_string(c.owed)}});
+  stop_awaiting(c);
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
   ::close(c.fd);
   stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
@@ -609,6 +644,12 @@ void Server::EventLoop::handle_predict(Connection& c, uint64_t request_id, std::
                     std::vector<uint8_t>(request.pixels.begin(), request.pixels.end()), now_});
   queued_images_ += request.count;
   ++c.owed;
+  stop_awaiting(c);
+}
+
+void Server::EventLoop::stop_awaiting(Connection& c) {
+  if (c.answered_by_batch == batches_run_ && !c.sent_since_answer) --awaited_;
+  c.sent_since_answer = true;
 }
 
 void Server::EventLoop::handle_reload(Connection& c, uint64_t request_id, std::span<const uint8_t> payload) {
@@ -701,7 +742,7 @@ std::string Server::EventLoop::info_json() const {
 
 void Server::EventLoop::run_batches(bool run_all) {
   while (!queue_.empty()) {
-    bool could_fill = queued_images_ < options_.max_batch && options_.max_delay_us > 0 && !run_all;
+    bool could_fill = queued_images_ < options_.max_batch && options_.max_delay_us > 0 && !run_all && awaited_ > 0;
     if (could_fill && Clock::now() < queue_.front().received + std::chrono::microseconds(options_.max_delay_us))
       return;
     run_one_batch();
@@ -710,6 +751,8 @@ void Server::EventLoop::run_batches(bool run_all) {
 
 void Server::EventLoop::run_one_batch() {
   const ServingModel& model = registry_->current();
+  ++batches_run_;
+  awaited_ = 0;
   // Take whole requests from the front while they fit; a request whose
   // pixel count no longer fits the model (a reload changed the shape while
   // it waited) is taken but answered with an error instead.
@@ -765,6 +808,11 @@ void Server::EventLoop::run_one_batch() {
         reply_error(*c, type, r.request_id, Status::internal, failure);
       else
         append_prediction(*c, r, model, logits);
+      if (c->answered_by_batch != batches_run_) {
+        c->answered_by_batch = batches_run_;
+        c->sent_since_answer = false;
+        ++awaited_;
+      }
       queue_flush(*c);
       answered_receipts_.push_back(r.received);
     }

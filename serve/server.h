@@ -6,7 +6,9 @@
 // STATS at once, queues PREDICT images, then runs the queued images of all
 // connections as one batch (up to max_batch) inline, and writes the answers
 // with non-blocking writes from per-connection output buffers. The model's
-// forward pass may itself use the other cores. Loading a new model runs on a
+// forward pass may itself use the other cores; the answers' writes are
+// shared with those same OpenMP threads, which are otherwise idle between
+// batches. Loading a new model runs on a
 // side thread; the optional HTTP metrics endpoint has its own thread.
 #pragma once
 
@@ -23,7 +25,9 @@ struct ServerOptions {
   std::string bind_address = "127.0.0.1";
   int port = 7878;                   // 0 picks a free port; see Server::port()
   int max_batch = 64;                // images per forward pass, and per PREDICT request
-  int max_delay_us = 0;              // wait this long for a fuller batch (0: run what is queued)
+  int max_delay_us = 0;              // wait up to this long for a fuller batch (0: run what is queued);
+                                     // the wait ends once every connection the last batch answered
+                                     // has sent again
   int max_connections = 1024;        // further connections get OVERLOADED and are closed
   int max_queue = 4096;              // queued PREDICT images; more get OVERLOADED
   int idle_timeout_ms = 30000;       // close a connection without progress this long (0: never)

@@ -98,7 +98,7 @@ void setup(CLI::App& app) {
   cmd->add_option("--max-batch", o.max_batch, "Images per forward pass and per request")
       ->check(CLI::Range(1, 65535))
       ->capture_default_str();
-  cmd->add_option("--max-delay-us", o.max_delay_us, "Wait this long for a fuller batch")
+  cmd->add_option("--max-delay-us", o.max_delay_us, "Wait up to this long for a fuller batch, while a connection the last batch answered has not sent again")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--max-connections", o.max_connections, "Open connections at most")
