@@ -12,8 +12,10 @@
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/image_chunks.h"
 #include "kernels/cpu/sgemm_kernel.h"
@@ -438,6 +440,42 @@ void block_inputs(const Conv2dShape& s, const Plan<Tile, T>& plan, const T* x, i
   }
 }
 
+// Y for the same groups from M: the output transform (pooled and rectified
+// or not) into lanes, then out of them into y.
+template <typename Tile, bool PoolRelu, typename T>
+void block_outputs(const Conv2dShape& s, const Plan<Tile, T>& plan, const PointMatrices<Tile, T>& m, int g0,
+                   int groups, const T* bias, T* lanes, idx y_image, T* y) {
+  for (int k = 0; k < groups; ++k) {
+    const GroupImages imgs = group_images<T>(s, g0 + k);
+    if constexpr (PoolRelu)
+      transform_outputs_pooled(s, plan.g, m, plan.column_of(k), bias, lanes);
+    else
+      transform_outputs(s, plan.g, m, plan.column_of(k), bias, lanes);
+    from_lanes(lanes, y_image, imgs.count, y + imgs.first * y_image);
+  }
+}
+
+// The same two steps compiled again for AVX2 + FMA, called only where the CPU
+// has them: the file is built for baseline x86-64, where a Lanes vector is
+// two SSE registers and a·b + c two instructions. `flatten` inlines every
+// call inside, so the templates' bodies get this ISA too, and no function
+// shared with the baseline code is compiled for it (the linker could pick
+// that copy for the baseline callers). Seed CNN layer 1 fused with its pool,
+// batch 64, 2 threads (Zen 1): 2.40–2.54 → 2.04–2.28 ms.
+template <typename Tile, typename T>
+__attribute__((target("avx2,fma"), flatten)) void block_inputs_avx2(const Conv2dShape& s, const Plan<Tile, T>& plan,
+                                                                    const T* x, int g0, int groups, T* lanes,
+                                                                    const PointMatrices<Tile, T>& v) {
+  block_inputs(s, plan, x, g0, groups, lanes, v);
+}
+
+template <typename Tile, bool PoolRelu, typename T>
+__attribute__((target("avx2,fma"), flatten)) void block_outputs_avx2(const Conv2dShape& s, const Plan<Tile, T>& plan,
+                                                                     const PointMatrices<Tile, T>& m, int g0, int groups,
+                                                                     const T* bias, T* lanes, idx y_image, T* y) {
+  block_outputs<Tile, PoolRelu>(s, plan, m, g0, groups, bias, lanes, y_image, y);
+}
+
 // dM for the same groups, from dy.
 template <typename Tile, typename T>
 void block_output_grads(const Conv2dShape& s, const Plan<Tile, T>& plan, const T* dy, int g0,
@@ -515,6 +553,7 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) 
   const ForwardGemms<T> gemms;
   const idx rows = round_up(s.c_out, gemms.mr), max_columns = round_up(plan.block_tiles, gemms.nr);
   const T* u = transformed_filters<Tile>(s, w, gemms.nr > 0 ? gemms.mr : 0);
+  const bool avx2 = std::is_same_v<T, float> && active_simd_level() >= SimdLevel::avx2;
   for_image_chunks(group_count<T>(s), direct_macs(s), [&](int begin, int end, int) {
     T* v_buffer = aligned_scratch<T, 11>(P::Points::size_for(s.c_in, max_columns));
     T* m_buffer = aligned_scratch<T, 12>(P::Points::size_for(rows, max_columns));
@@ -522,19 +561,18 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) 
     for_blocks<T>(plan.g, begin, end, [&](int g0, int groups, idx tiles) {
       const idx columns = round_up(tiles, gemms.nr);
       const typename P::Points v(v_buffer, s.c_in, columns, gemms.nr), m(m_buffer, rows, columns);
-      block_inputs(s, plan, x, g0, groups, lanes, v);
+      if (avx2)
+        block_inputs_avx2(s, plan, x, g0, groups, lanes, v);
+      else
+        block_inputs(s, plan, x, g0, groups, lanes, v);
       if (columns > tiles)
         for (int p = 0; p < P::points; ++p)
           for (int ci = 0; ci < s.c_in; ++ci) std::fill_n(v.at(ci, tiles) + p * v.stride, columns - tiles, T(0));
       gemms.run(s, u, v, m);
-      for (int k = 0; k < groups; ++k) {
-        const GroupImages imgs = group_images<T>(s, g0 + k);
-        if constexpr (PoolRelu)
-          transform_outputs_pooled(s, plan.g, m, plan.column_of(k), bias, lanes);
-        else
-          transform_outputs(s, plan.g, m, plan.column_of(k), bias, lanes);
-        from_lanes(lanes, y_image, imgs.count, y + imgs.first * y_image);
-      }
+      if (avx2)
+        block_outputs_avx2<Tile, PoolRelu>(s, plan, m, g0, groups, bias, lanes, y_image, y);
+      else
+        block_outputs<Tile, PoolRelu>(s, plan, m, g0, groups, bias, lanes, y_image, y);
     });
   });
 }
