@@ -746,6 +746,7 @@ void Server::EventLoop::run_batches(bool run_all) {
     if (could_fill && Clock::now() < queue_.front().received + std::chrono::microseconds(options_.max_delay_us))
       return;
     run_one_batch();
+    flush_queued();  // its answers go out before the next batch runs
   }
 }
 

@@ -10,6 +10,9 @@ namespace gc::tools {
 
 Classifier::Classifier(const std::filesystem::path& model_file) : loaded_(load_model(model_file)) {
   loaded_.model->set_training_mode(false);
+  const ModelInfo& i = loaded_.info;
+  for (int p = 0; p < 256; ++p)
+    pixel_values_[p] = static_cast<float>((p * i.input_scale - i.input_mean) / i.input_std);
 }
 
 int64_t Classifier::input_size() const {
@@ -19,9 +22,8 @@ int64_t Classifier::input_size() const {
 }
 
 void Classifier::normalise(const uint8_t* pixels, int64_t n, float* out) const {
-  const ModelInfo& i = loaded_.info;
-  for (int64_t k = 0; k < n * input_size(); ++k)
-    out[k] = static_cast<float>((pixels[k] * i.input_scale - i.input_mean) / i.input_std);
+  const int64_t count = n * input_size();
+  for (int64_t k = 0; k < count; ++k) out[k] = pixel_values_[pixels[k]];
 }
 
 void Classifier::forward(const float* images, int64_t n, float* logits) {

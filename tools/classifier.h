@@ -4,6 +4,7 @@
 // server, and the load generator's in-process check.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -38,6 +39,10 @@ class Classifier {
 
  private:
   LoadedModel loaded_;
+  // (p · input_scale − input_mean) / input_std for each byte value p, in
+  // double then rounded once: a table lookup per pixel instead of a double
+  // division (which took 1.5% of a serving core).
+  std::array<float, 256> pixel_values_{};
   std::mutex mutex_;
 };
 

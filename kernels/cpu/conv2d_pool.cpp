@@ -19,7 +19,7 @@ namespace gc::cpu {
 namespace {
 
 using idx = std::ptrdiff_t;
-using conv_detail::for_image_chunks;
+using conv_detail::for_shared_chunks;
 using conv_detail::scratch;
 
 // Σ_{ci,ky,kx} w·x for the convolution output at (oy, ox) of one image.
@@ -61,7 +61,9 @@ template <typename T>
 void forward_direct(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const double macs = double(s.n) * s.c_out * s.out_h() * s.out_w() * s.c_in * 9;
   const bool avx2 = active_simd_level() >= SimdLevel::avx2;
-  for_image_chunks(s.n, macs, [&](int begin, int end, int) {
+  // Chunks of images taken in turn, about four per thread.
+  const int chunk = std::max(1, s.n / (4 * omp_get_max_threads()));
+  for_shared_chunks(s.n, chunk, macs, [&](int begin, int end, int) {
     if constexpr (std::is_same_v<T, float>) {
       if (avx2) {
         float* rows = scratch<float, 20>(idx(s.c_in) * 4 * conv_pool_detail::row_floats(s));

@@ -26,6 +26,7 @@ namespace {
 
 using idx = std::ptrdiff_t;
 using conv_detail::for_image_chunks;
+using conv_detail::for_shared_chunks;
 using conv_detail::scratch;
 using winograd::F2x2;
 using winograd::F4x4;
@@ -554,7 +555,11 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) 
   const idx rows = round_up(s.c_out, gemms.mr), max_columns = round_up(plan.block_tiles, gemms.nr);
   const T* u = transformed_filters<Tile>(s, w, gemms.nr > 0 ? gemms.mr : 0);
   const bool avx2 = std::is_same_v<T, float> && active_simd_level() >= SimdLevel::avx2;
-  for_image_chunks(group_count<T>(s), direct_macs(s), [&](int begin, int end, int) {
+  // Blocks are taken in turn (a forward output does not depend on which
+  // thread computed it), at least two per thread.
+  const int group_total = group_count<T>(s);
+  const int chunk = std::max(1, std::min(plan.g.groups_per_block, group_total / (2 * omp_get_max_threads())));
+  for_shared_chunks(group_total, chunk, direct_macs(s), [&](int begin, int end, int) {
     T* v_buffer = aligned_scratch<T, 11>(P::Points::size_for(s.c_in, max_columns));
     T* m_buffer = aligned_scratch<T, 12>(P::Points::size_for(rows, max_columns));
     T* lanes = plan.lane_buffer();

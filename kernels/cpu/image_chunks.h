@@ -1,6 +1,6 @@
 // Internal to the conv2d kernels (conv2d.cpp, conv2d_winograd.cpp,
-// conv2d_pool.cpp): how a batch is split over OpenMP threads, and the
-// per-thread scratch buffers.
+// conv2d_pool.cpp): how a batch is split over OpenMP threads (in fixed
+// shares, or in chunks taken in turn), and the per-thread scratch buffers.
 #pragma once
 
 #include <omp.h>
@@ -56,6 +56,37 @@ int for_image_chunks(int n, double macs, Body&& body) {
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
   return chunks;
+}
+
+// Runs body(begin, end, thread) over [0, n) in chunks of `chunk` items that
+// the threads take in turn as they finish, so a thread slowed by another
+// process on its core (a server's clients, say) runs fewer chunks instead of
+// holding up the pass. Only for passes whose results do not depend on which
+// thread ran a chunk. Runs on the calling thread alone when for_image_chunks
+// would; an exception thrown by body is rethrown here.
+template <typename Body>
+void for_shared_chunks(int n, int chunk, double macs, Body&& body) {
+  const int threads = omp_get_max_threads(), chunks = (n + chunk - 1) / chunk;
+  if (chunks < 2 || threads == 1 || macs < kParallelMinMacs || omp_in_parallel()) {
+    body(0, n, 0);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(threads);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1)
+    for (int c = 0; c < chunks; ++c) {
+      if (errors[t]) continue;
+      try {
+        body(c * chunk, c * chunk + chunk < n ? c * chunk + chunk : n, t);
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    }
+  }
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 }  // namespace gc::cpu::conv_detail
