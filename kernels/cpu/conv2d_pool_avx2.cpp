@@ -34,6 +34,12 @@ __m256 pool_columns(__m256 lo, __m256 hi) {
   return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(pairs), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
+// An empty asm that claims to change v: the compiler must hold v in a
+// register, so it cannot fold the load into each channel's FMA as a memory
+// operand (GCC 12 did, loading every input vector once per channel: the
+// loads, not the FMAs, then bounded the loop).
+inline void keep_in_register(__m256& v) { __asm__("" : "+x"(v)); }
+
 // The c_in × 4 input rows under one pooled row: row r of channel ci starts
 // at first + ci·channel_stride + r·row_stride.
 struct InputRows {
@@ -54,8 +60,12 @@ void pooled_block(const Conv2dShape& s, InputRows in, const float* w, const floa
       for (int kx = 0; kx < 3; ++kx) {
         const float* top = in.first + ci * in.channel_stride + ky * in.row_stride + 16 * blk + kx;
         const float* bottom = top + in.row_stride;
-        const __m256 t0 = _mm256_loadu_ps(top), t1 = _mm256_loadu_ps(top + 8);
-        const __m256 b0 = _mm256_loadu_ps(bottom), b1 = _mm256_loadu_ps(bottom + 8);
+        __m256 t0 = _mm256_loadu_ps(top), t1 = _mm256_loadu_ps(top + 8);
+        __m256 b0 = _mm256_loadu_ps(bottom), b1 = _mm256_loadu_ps(bottom + 8);
+        keep_in_register(t0);
+        keep_in_register(t1);
+        keep_in_register(b0);
+        keep_in_register(b1);
         for (int c = 0; c < C; ++c) {
           const __m256 wk = _mm256_broadcast_ss(w + idx(co + c) * taps + ci * 9 + ky * 3 + kx);
           top_lo[c] = _mm256_fmadd_ps(wk, t0, top_lo[c]);
