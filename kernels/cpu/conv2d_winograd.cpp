@@ -30,6 +30,7 @@ using conv_detail::for_shared_chunks;
 using conv_detail::scratch;
 using winograd::F2x2;
 using winograd::F4x4;
+using winograd::F6x6;
 using winograd::sandwich;
 
 // Groups per block are chosen so each GEMM has about this many tile columns
@@ -646,12 +647,33 @@ long long tiles_per_image(const Conv2dShape& s) {
   return (long long)((s.out_h() + Tile::m - 1) / Tile::m) * ((s.out_w() + Tile::m - 1) / Tile::m);
 }
 
-// The backward pass for `tile` (shape and pointers already checked).
+// Transform-domain work of a tile over the whole batch: tiles × α².
+template <typename Tile>
+long long transform_work(const Conv2dShape& s) {
+  return s.n * tiles_per_image<Tile>(s) * Tile::alpha * Tile::alpha;
+}
+
+// The forward pass for `tile` (shape and pointers already checked).
+template <bool PoolRelu, typename T>
+void run_forward(WinogradTile tile, const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  switch (tile) {
+    case WinogradTile::f2x2: return forward<F2x2, PoolRelu>(s, x, w, bias, y);
+    case WinogradTile::f4x4: return forward<F4x4, PoolRelu>(s, x, w, bias, y);
+    case WinogradTile::f6x6: return forward<F6x6, PoolRelu>(s, x, w, bias, y);
+  }
+}
+
+// The backward pass for `tile` (shape and pointers already checked; op names
+// the caller for the error F(6×6) gets).
 template <typename T>
-void run_backward(WinogradTile tile, const Conv2dShape& s, const T* x, const T* dy, const T* w,
+void run_backward(const char* op, WinogradTile tile, const Conv2dShape& s, const T* x, const T* dy, const T* w,
                   T* dx, T* dw) {
-  if (tile == WinogradTile::f4x4) return backward<F4x4>(s, x, dy, w, dx, dw);
-  backward<F2x2>(s, x, dy, w, dx, dw);
+  switch (tile) {
+    case WinogradTile::f2x2: return backward<F2x2>(s, x, dy, w, dx, dw);
+    case WinogradTile::f4x4: return backward<F4x4>(s, x, dy, w, dx, dw);
+    case WinogradTile::f6x6: break;
+  }
+  throw std::invalid_argument(std::string(op) + ": F(6x6, 3x3) tiles are forward only");
 }
 
 }  // namespace
@@ -662,22 +684,29 @@ bool winograd_supports(const Conv2dShape& s) {
 }
 
 long long winograd_tiles(const Conv2dShape& s, WinogradTile tile) {
-  return s.n * (tile == WinogradTile::f4x4 ? tiles_per_image<F4x4>(s) : tiles_per_image<F2x2>(s));
+  switch (tile) {
+    case WinogradTile::f2x2: return s.n * tiles_per_image<F2x2>(s);
+    case WinogradTile::f4x4: return s.n * tiles_per_image<F4x4>(s);
+    case WinogradTile::f6x6: break;
+  }
+  return s.n * tiles_per_image<F6x6>(s);
 }
 
 WinogradTile winograd_tile_for(const Conv2dShape& s) {
-  // Transform-domain work: tiles × α².
-  const long long f4 = tiles_per_image<F4x4>(s) * F4x4::alpha * F4x4::alpha;
-  const long long f2 = tiles_per_image<F2x2>(s) * F2x2::alpha * F2x2::alpha;
-  return f4 < f2 ? WinogradTile::f4x4 : WinogradTile::f2x2;
+  return transform_work<F4x4>(s) < transform_work<F2x2>(s) ? WinogradTile::f4x4 : WinogradTile::f2x2;
+}
+
+WinogradTile winograd_pooled_tile_for(const Conv2dShape& s) {
+  const WinogradTile smaller = winograd_tile_for(s);
+  const long long work = smaller == WinogradTile::f4x4 ? transform_work<F4x4>(s) : transform_work<F2x2>(s);
+  return transform_work<F6x6>(s) < work ? WinogradTile::f6x6 : smaller;
 }
 
 template <typename T>
 void winograd_conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
                              WinogradTile tile) {
   check(s, "winograd_conv2d_forward", {x, w, y});
-  if (tile == WinogradTile::f4x4) return forward<F4x4, false>(s, x, w, bias, y);
-  forward<F2x2, false>(s, x, w, bias, y);
+  run_forward<false>(tile, s, x, w, bias, y);
 }
 
 template <typename T>
@@ -688,8 +717,7 @@ void winograd_conv2d_pool_relu_forward(const Conv2dShape& s, const T* x, const T
   if (s.out_h() < 2 || s.out_w() < 2)
     throw std::invalid_argument(std::string(op) + ": a 2x2 pool needs an output of at least 2x2, got " +
                                 std::to_string(s.out_h()) + "x" + std::to_string(s.out_w()));
-  if (tile == WinogradTile::f4x4) return forward<F4x4, true>(s, x, w, bias, y);
-  forward<F2x2, true>(s, x, w, bias, y);
+  run_forward<true>(tile, s, x, w, bias, y);
 }
 
 template <typename T>
@@ -698,21 +726,21 @@ void winograd_conv2d_backward(const Conv2dShape& s, const T* x, const T* dy, con
   constexpr const char* op = "winograd_conv2d_backward";
   if (!dx && !dw) throw std::invalid_argument(std::string(op) + ": neither dx nor dw asked for");
   check(s, op, {dy, dx ? w : dy, dw ? x : dy});
-  run_backward(tile, s, x, dy, w, dx, dw);
+  run_backward(op, tile, s, x, dy, w, dx, dw);
 }
 
 template <typename T>
 void winograd_conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx,
                                     WinogradTile tile) {
   check(s, "winograd_conv2d_backward_input", {dy, w, dx});
-  run_backward<T>(tile, s, nullptr, dy, w, dx, nullptr);
+  run_backward<T>("winograd_conv2d_backward_input", tile, s, nullptr, dy, w, dx, nullptr);
 }
 
 template <typename T>
 void winograd_conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw,
                                      WinogradTile tile) {
   check(s, "winograd_conv2d_backward_weight", {x, dy, dw});
-  run_backward<T>(tile, s, x, dy, nullptr, nullptr, dw);
+  run_backward<T>("winograd_conv2d_backward_weight", tile, s, x, dy, nullptr, nullptr, dw);
 }
 
 #define GC_INSTANTIATE(T)                                                                         \

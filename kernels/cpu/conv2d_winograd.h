@@ -1,5 +1,6 @@
 // 3×3 convolution by Winograd's minimal filtering F(m×m, 3×3) (Lavin & Gray,
-// "Fast Algorithms for Convolutional Neural Networks", CVPR 2016), m = 2 or 4:
+// "Fast Algorithms for Convolutional Neural Networks", CVPR 2016), m = 2, 4,
+// or 6 (forward only):
 // same contract and layouts as conv2d.h, for stride 1 and dilation 1 (any
 // padding).
 //
@@ -21,11 +22,14 @@
 // Rounding: the transforms only add, subtract and scale by small constants,
 // so results agree with the direct sum to float rounding of the tile's
 // values; F(4×4)'s larger coefficients (up to 8) round more loosely than
-// F(2×2)'s (tests/kernels/test_conv2d_winograd.cpp bounds both).
+// F(2×2)'s, F(6×6)'s (up to 32) more loosely still
+// (tests/kernels/test_conv2d_winograd.cpp bounds each).
 //
-// Threads: images in groups of 8 (floats; 4 doubles) share SIMD lanes; each
-// OpenMP thread takes a contiguous range of groups, grad-weight partials are
-// summed in thread order: bitwise reproducible for a fixed thread count.
+// Threads: images in groups of 8 (floats; 4 doubles) share SIMD lanes. The
+// forward pass hands blocks of groups to whichever thread is free (an
+// output does not depend on which thread computed it); the backward passes
+// give each thread a contiguous range of groups and sum grad-weight
+// partials in thread order: bitwise reproducible for a fixed thread count.
 #pragma once
 
 #include "kernels/cpu/conv2d.h"
@@ -36,12 +40,19 @@ namespace gc::cpu {
 // validate_conv2d_shape).
 bool winograd_supports(const Conv2dShape& s);
 
-// The output tile: F(2×2, 3×3) or F(4×4, 3×3).
-enum class WinogradTile { f2x2, f4x4 };
+// The output tile: F(2×2, 3×3), F(4×4, 3×3), or F(6×6, 3×3), which only the
+// forward passes take (it has no backward pass; it rounds about 2.5× more
+// loosely than F(4×4)).
+enum class WinogradTile { f2x2, f4x4, f6x6 };
 
-// The tile with less transform-domain work (tiles × α²) for this output
-// size: F(4×4) for 11×11 (324 vs 576) and 3×3 (36 vs 64), F(2×2) for 2×2.
+// The tile of F(2×2) and F(4×4) with less transform-domain work (tiles × α²)
+// for this output size: F(4×4) for 11×11 (324 vs 576) and 3×3 (36 vs 64),
+// F(2×2) for 2×2. conv2d_forward and the backward passes take it, so
+// training's forward and backward passes use the same tile.
 WinogradTile winograd_tile_for(const Conv2dShape& s);
+// The tile of all three with the least transform-domain work, for the fused
+// inference pass (conv2d_pool.h): F(6×6) for 11×11 (256 vs 324).
+WinogradTile winograd_pooled_tile_for(const Conv2dShape& s);
 
 // Output tiles of the whole batch (n · ⌈out_h/m⌉ · ⌈out_w/m⌉) for `tile`.
 long long winograd_tiles(const Conv2dShape& s, WinogradTile tile);

@@ -45,8 +45,11 @@ void check_fused(const Conv2dShape& s, unsigned seed, bool with_bias) {
   auto y = nan_vector<T>(pooled_size(s));
   conv2d_pool_relu_forward<T>(s, x.data(), w.data(), with_bias ? bias.data() : nullptr, y.data());
   double largest = 0;
-  if (conv2d_uses_winograd(s, ConvPass::forward))
-    for (double m : conv.magnitude) largest = std::max(largest, 4.0 * m);  // F(4×4)'s share, test_conv2d_winograd.cpp
+  if (conv2d_uses_winograd(s, ConvPass::forward)) {
+    // The tiles' shares of test_conv2d_winograd.cpp.
+    const double share = winograd_pooled_tile_for(s) == WinogradTile::f6x6 ? 10.0 : 4.0;
+    for (double m : conv.magnitude) largest = std::max(largest, share * m);
+  }
   int failures = 0;
   for (idx plane = 0; plane < idx(s.n) * s.c_out && failures < 5; ++plane)
     for (int py = 0; py < ph; ++py)
@@ -111,13 +114,13 @@ INSTANTIATE_TEST_SUITE_P(Simd, ConvPoolPath, ::testing::Values(SimdLevel::scalar
 
 // Winograd's pooled output transform against Winograd's output, then the
 // pool and ReLU kernels: the same values bit for bit (the bias after the max
-// rounds the same as before it), for both tiles and padding.
+// rounds the same as before it), for every tile and padding.
 TEST(ConvPool, WinogradPooledOutputMatchesWinogradThenPoolBitForBit) {
   omp_set_num_threads(2);
   unsigned seed = 300;
   for (const Conv2dShape& s : {Conv2dShape{16, 8, 13, 13, 9, 3, 3}, Conv2dShape{9, 10, 8, 11, 8, 3, 3, 1, 1, 1, 1}})
-    for (WinogradTile tile : {WinogradTile::f2x2, WinogradTile::f4x4}) {
-      SCOPED_TRACE(describe(s) + (tile == WinogradTile::f4x4 ? " F(4x4)" : " F(2x2)"));
+    for (WinogradTile tile : {WinogradTile::f2x2, WinogradTile::f4x4, WinogradTile::f6x6}) {
+      SCOPED_TRACE(describe(s) + " tile " + std::to_string(int(tile)));
       std::mt19937 rng(seed++);
       const auto x = random_vector<float>(x_size(s), rng);
       const auto w = random_vector<float>(w_size(s), rng);

@@ -1,4 +1,4 @@
-// The Winograd conv2d path (kernels/cpu/conv2d_winograd.h), both tile sizes,
+// The Winograd conv2d path (kernels/cpu/conv2d_winograd.h), every tile size,
 // called directly, against the reference loop of conv2d_reference.h: odd
 // sizes (outputs 1..26 wide, so partial tiles on either edge), padding 0..2,
 // 1 to 17 channels, batches from 1 image to several blocks per thread with a
@@ -25,6 +25,16 @@ using namespace gc::cpu::test;
 // measured against the tensor's largest Σ|terms| too (conv2d_reference.h).
 // Both tiles pass with share 1 on these seeds; F(4×4) gets a 4× margin for
 // its larger coefficients (up to 8 in Aᵀ, 5 in Bᵀ).
+// F(6×6) is forward only; it rounds about 2.5× more loosely than F(4×4)
+// (winograd_tiles.h), so it gets that much more margin.
+template <typename T>
+ConvPasses<T> f6x6_forward_pass() {
+  return {[](const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+            winograd_conv2d_forward(s, x, w, b, y, WinogradTile::f6x6);
+          },
+          nullptr, nullptr, 10.0};
+}
+
 template <typename T, WinogradTile tile>
 ConvPasses<T> winograd_passes() {
   return {[](const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
@@ -62,7 +72,8 @@ std::vector<Conv2dShape> winograd_shapes() {
 template <typename T, WinogradTile tile>
 void check_sweep(unsigned seed) {
   omp_set_num_threads(2);
-  for (const auto& s : winograd_shapes()) check_against_reference<T>(s, seed++, winograd_passes<T, tile>());
+  for (const auto& s : winograd_shapes())
+    check_against_reference<T>(s, seed++, tile == WinogradTile::f6x6 ? f6x6_forward_pass<T>() : winograd_passes<T, tile>());
 }
 
 // The float forward pass runs the SGEMM micro-kernel of the active SIMD
@@ -79,6 +90,9 @@ class Conv2dWinogradSimd : public ::testing::TestWithParam<SimdLevel> {
 
 TEST_P(Conv2dWinogradSimd, F2x2FloatMatchesReferenceOnOddShapes) { check_sweep<float, WinogradTile::f2x2>(3000); }
 TEST_P(Conv2dWinogradSimd, F4x4FloatMatchesReferenceOnOddShapes) { check_sweep<float, WinogradTile::f4x4>(5000); }
+TEST_P(Conv2dWinogradSimd, F6x6FloatForwardMatchesReferenceOnOddShapes) {
+  check_sweep<float, WinogradTile::f6x6>(8000);
+}
 
 INSTANTIATE_TEST_SUITE_P(Simd, Conv2dWinogradSimd,
                          ::testing::Values(SimdLevel::avx512, SimdLevel::avx2, SimdLevel::scalar),
@@ -86,11 +100,13 @@ INSTANTIATE_TEST_SUITE_P(Simd, Conv2dWinogradSimd,
 
 TEST(Conv2dWinograd, F2x2DoubleMatchesReferenceOnOddShapes) { check_sweep<double, WinogradTile::f2x2>(4000); }
 TEST(Conv2dWinograd, F4x4DoubleMatchesReferenceOnOddShapes) { check_sweep<double, WinogradTile::f4x4>(6000); }
+TEST(Conv2dWinograd, F6x6DoubleForwardMatchesReferenceOnOddShapes) { check_sweep<double, WinogradTile::f6x6>(9000); }
 
 TEST(Conv2dWinograd, OneThreadMatchesReference) {
   omp_set_num_threads(1);
   check_against_reference<float>({9, 12, 11, 11, 10, 3, 3}, 7000, winograd_passes<float, WinogradTile::f2x2>());
   check_against_reference<float>({9, 12, 11, 11, 10, 3, 3}, 7001, winograd_passes<float, WinogradTile::f4x4>());
+  check_against_reference<float>({9, 12, 11, 11, 10, 3, 3}, 7002, f6x6_forward_pass<float>());
   omp_set_num_threads(2);
 }
 
@@ -98,6 +114,26 @@ TEST(Conv2dWinograd, TileChoiceMinimisesTransformWork) {
   EXPECT_EQ(winograd_tile_for({1, 32, 13, 13, 64, 3, 3}), WinogradTile::f4x4);  // 11×11: 324 vs 576
   EXPECT_EQ(winograd_tile_for({1, 64, 5, 5, 64, 3, 3}), WinogradTile::f4x4);    // 3×3: 36 vs 64
   EXPECT_EQ(winograd_tile_for({1, 8, 4, 4, 8, 3, 3}), WinogradTile::f2x2);      // 2×2: 36 vs 16
+  // The fused inference pass may also take F(6×6).
+  EXPECT_EQ(winograd_pooled_tile_for({1, 32, 13, 13, 64, 3, 3}), WinogradTile::f6x6);  // 11×11: 256 vs 324
+  EXPECT_EQ(winograd_pooled_tile_for({1, 64, 5, 5, 64, 3, 3}), WinogradTile::f4x4);    // 3×3: 64 vs 36
+  EXPECT_EQ(winograd_pooled_tile_for({1, 8, 4, 4, 8, 3, 3}), WinogradTile::f2x2);      // 2×2: 64 vs 16
+}
+
+TEST(Conv2dWinograd, F6x6HasNoBackwardPass) {
+  std::vector<float> buf(1 << 12, 0.0f);
+  float* p = buf.data();
+  const Conv2dShape s{1, 2, 9, 9, 2, 3, 3};
+  for (auto call : {+[](const Conv2dShape& s, float* p) { winograd_conv2d_backward_input(s, p, p, p, WinogradTile::f6x6); },
+                    +[](const Conv2dShape& s, float* p) { winograd_conv2d_backward_weight(s, p, p, p, WinogradTile::f6x6); },
+                    +[](const Conv2dShape& s, float* p) { winograd_conv2d_backward(s, p, p, p, p, p, WinogradTile::f6x6); }}) {
+    try {
+      call(s, p);
+      ADD_FAILURE() << "no error";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("forward only"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(Conv2dWinograd, RepeatedRunsAreBitwiseIdentical) {
@@ -110,6 +146,9 @@ TEST(Conv2dWinograd, RepeatedRunsAreBitwiseIdentical) {
   const auto dy = random_vector<float>(y_size(s), rng);
   auto run = [&] {
     std::vector<std::vector<float>> outputs;
+    std::vector<float> y6(y_size(s));
+    winograd_conv2d_forward(s, x.data(), w.data(), b.data(), y6.data(), WinogradTile::f6x6);
+    outputs.push_back(y6);
     for (WinogradTile tile : {WinogradTile::f2x2, WinogradTile::f4x4}) {
       std::vector<float> y(y_size(s)), dx(x_size(s)), dw(w_size(s));
       winograd_conv2d_forward(s, x.data(), w.data(), b.data(), y.data(), tile);
