@@ -7,7 +7,7 @@
 // except for layer 0, whose input needs no gradient), the figure the target
 // (≤ 11 ms on 2 cores) is about.
 // conv2d_* picks the method per layer (Winograd for layers 1 and 2, im2col +
-// GEMM for layer 0); BM_gradcore_winograd times both Winograd tiles on layers
+// GEMM for layer 0); BM_gradcore_winograd times each Winograd tile on layers
 // 1 and 2 (GFLOP/s counted as the direct method's 2·MACs, so it compares
 // with the other rows as a speed, not as arithmetic done). BM_*_train_step
 // uses conv2d_backward, which shares the dy transforms of grad-input and
@@ -121,8 +121,8 @@ void BM_gradcore_winograd(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   set_counters(state, l.s, pass);
-  state.SetLabel("layer" + std::to_string(state.range(0)) +
-                 (tile == gc::cpu::WinogradTile::f4x4 ? " F(4x4,3x3)" : " F(2x2,3x3)"));
+  const char* names[] = {" F(2x2,3x3)", " F(4x4,3x3)", " F(6x6,3x3)"};
+  state.SetLabel("layer" + std::to_string(state.range(0)) + names[state.range(1)]);
 }
 
 // Inference through layer 0 or 1, its ReLU and its 2×2 max pool: fused
@@ -181,6 +181,12 @@ BENCHMARK_TEMPLATE(BM_gradcore_conv, kBackwardBias)->LAYER_ARGS;
 #define WINOGRAD_ARGS \
   ArgsProduct({{1, 2}, {0, 1}})->ArgNames({"layer", "tile"})->UseRealTime()->Unit(benchmark::kMillisecond)
 BENCHMARK_TEMPLATE(BM_gradcore_winograd, kForward)->WINOGRAD_ARGS;
+// F(6×6) has a forward pass only (inference's fused conv + pool).
+BENCHMARK_TEMPLATE(BM_gradcore_winograd, kForward)
+    ->ArgsProduct({{1, 2}, {2}})
+    ->ArgNames({"layer", "tile"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_gradcore_winograd, kBackwardInput)->WINOGRAD_ARGS;
 BENCHMARK_TEMPLATE(BM_gradcore_winograd, kBackwardWeight)->WINOGRAD_ARGS;
 BENCHMARK(BM_gradcore_conv_pool_relu)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);

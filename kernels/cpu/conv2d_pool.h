@@ -12,8 +12,10 @@
 //   - where conv2d_forward would take Winograd, Winograd pools and rectifies
 //     in its output transform (winograd_conv2d_pool_relu_forward), with the
 //     tile of least work among all three, F(6×6) included
-//     (winograd_pooled_tile_for: seed CNN layer 1, batch 64, 2 threads,
-//     F(4×4) 2.04–2.20 ms, F(6×6) 1.72–1.82 ms);
+//     (winograd_pooled_tile_for: seed CNN layer 1, 2 threads, F(4×4) against
+//     F(6×6): batch 64 2.04–2.21 vs 1.72–2.10 ms, batch 128 4.00–4.22 vs
+//     3.94–4.11 ms; unfused, F(6×6) is the slower, its larger output tiles
+//     costing more than its GEMMs save);
 //   - any other convolution runs conv2d_forward, max_pool2d_forward and
 //     relu_forward in turn.
 // No gradients: the training path runs the three ops separately and keeps
