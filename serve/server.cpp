@@ -188,6 +188,18 @@ Server::EventLoop::EventLoop(ServerOptions options, ModelLoader loader, const st
         "max_delay_us, idle_timeout_ms and drain_timeout_ms must be >= 0, max_connections >= 1, max_queue >= "
         "max_batch");
 
+  // Signals are blocked before the model loads: threads inherit the mask,
+  // and a loader may start some (the real model's validation forward pass
+  // starts the OpenMP team); one that left SIGTERM unblocked would take its
+  // default action and kill the process undrained.
+  if (options_.handle_signals) {
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal_fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (signal_fd_ < 0) throw system_error("signalfd");
+  }
   registry_ = std::make_unique<ModelRegistry>(std::move(loader), model_path);
   const ServingModel& model = registry_->current();
   stats.model_version = model.version;
@@ -227,15 +239,7 @@ Server::EventLoop::EventLoop(ServerOptions options, ModelLoader loader, const st
   port = ntohs(address.sin_port);
   watch(listen_fd_, kListenId, EPOLLIN);
 
-  if (options_.handle_signals) {
-    sigset_t signals;
-    sigemptyset(&signals);
-    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    signal_fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (signal_fd_ < 0) throw system_error("signalfd");
-    watch(signal_fd_, kSignalId, EPOLLIN);
-  }
+  if (signal_fd_ >= 0) watch(signal_fd_, kSignalId, EPOLLIN);
   if (options_.http_port >= 0)
     http = std::make_unique<MetricsHttpServer>(stats, options_.bind_address, options_.http_port);
 }

@@ -43,8 +43,9 @@ class Server {
  public:
   // Loads the model and binds the port(s); throws when either fails. With
   // handle_signals, construct it before starting other threads: it blocks
-  // SIGTERM/SIGINT/SIGHUP in the calling thread, which threads created later
-  // inherit, and reads them from a signalfd.
+  // SIGTERM/SIGINT/SIGHUP in the calling thread before it loads the model, so
+  // that threads created later (the loader's included) inherit the mask, and
+  // reads them from a signalfd.
   Server(ServerOptions options, ModelLoader loader, const std::string& model_path);
   ~Server();
   Server(const Server&) = delete;

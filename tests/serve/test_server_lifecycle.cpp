@@ -12,6 +12,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 using namespace gc::serve;
 using namespace gc::serve::test;
@@ -52,7 +53,7 @@ struct ForkedServer {
   int port = 0;
   int report_fd = -1;
 
-  explicit ForkedServer(const std::string& model_path) {
+  explicit ForkedServer(const std::string& model_path, ModelLoader loader = gc::serve::testing::load_linear_test_model) {
     int pipe_fds[2];
     if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
     pid = fork();
@@ -61,7 +62,7 @@ struct ForkedServer {
       ::close(pipe_fds[0]);
       auto options = test_options();
       options.handle_signals = true;
-      Server server(options, gc::serve::testing::load_linear_test_model, model_path);
+      Server server(options, loader, model_path);
       int child_port = server.port();
       if (::write(pipe_fds[1], &child_port, sizeof child_port) != sizeof child_port) _exit(3);
       server.run();
@@ -115,6 +116,27 @@ TEST(ServeLifecycle, SigtermUnderLoadDrainsAndExitsZero) {
   load.join();
   EXPECT_EQ(exit.code, 0);
   EXPECT_GT(exit.accepted, 0u);
+  EXPECT_EQ(load.answered.load(), exit.accepted);
+  EXPECT_EQ(load.bad.load(), 0u);
+}
+
+// A loader may leave threads behind (the real model's validation forward
+// pass starts the OpenMP team): they must not take SIGTERM's default action,
+// which would kill the process undrained (exit 143).
+TEST(ServeLifecycle, SigtermDrainsWhenTheModelLoaderLeftAThreadRunning) {
+  ModelFiles files;
+  ModelLoader loader = [](const std::string& path) {
+    std::thread([] {
+      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+    }).detach();
+    return gc::serve::testing::load_linear_test_model(path);
+  };
+  ForkedServer server(files.v1, loader);
+  ClientLoad load(server.port, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ForkedServer::Exit exit = server.terminate();
+  load.join();
+  EXPECT_EQ(exit.code, 0);
   EXPECT_EQ(load.answered.load(), exit.accepted);
   EXPECT_EQ(load.bad.load(), 0u);
 }
