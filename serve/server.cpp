@@ -117,9 +117,8 @@ class Server::EventLoop {
   void handle_signals();
   void accept_connections();
   void read_from(Connection& c);
-  void write_to(Connection& c);
-  bool send_pending(Connection& c);  // false on a write error
-  void finish_write(Connection& c);
+  bool send_pending(Connection& c);  // writes what it can; false on a write error
+  void finish_write(Connection& c);  // compacts the output buffer, then settles
   void settle(Connection& c);  // closes a finished connection, else updates what epoll watches
   void close_connection(Connection& c, const char* reason);
   void check_timeouts();
@@ -518,11 +517,6 @@ bool Server::EventLoop::send_pending(Connection& c) {
     }
   }
   return true;
-}
-
-void Server::EventLoop::write_to(Connection& c) {
-  if (!send_pending(c)) return close_connection(c, "write error");
-  finish_write(c);
 }
 
 void Server::EventLoop::finish_write(Connection& c) {
