@@ -1,10 +1,7 @@
 #include "serve/server.h"
 
-#include "serve/connection.h"
+#include "serve/event_loop.h"
 #include "serve/log.h"
-#include "serve/metrics_http.h"
-#include "serve/model_registry.h"
-#include "serve/protocol.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -20,16 +17,11 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
-#include <cmath>
 #include <cstring>
-#include <deque>
-#include <exception>
 #include <optional>
 #include <stdexcept>
-#include <unordered_map>
 
 namespace gc::serve {
 
@@ -40,12 +32,6 @@ namespace {
 using protocol::MessageType;
 using protocol::PixelFormat;
 using protocol::Status;
-
-// epoll user data: small ids for the server's own descriptors, connection ids above.
-constexpr uint64_t kListenId = 0;
-constexpr uint64_t kWakeId = 1;
-constexpr uint64_t kSignalId = 2;
-constexpr uint64_t kFirstConnectionId = 16;
 
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kReadBudgetPerPass = 256 * 1024;  // per connection per loop turn, for fairness
@@ -60,8 +46,6 @@ std::runtime_error system_error(const std::string& what) {
   return std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-uint16_t response_type(MessageType type) { return static_cast<uint16_t>(type) | protocol::kResponseBit; }
-
 // Compares without an early exit, so the time taken does not reveal how
 // much of a guessed token was right.
 bool tokens_equal(std::string_view given, std::string_view expected) {
@@ -71,109 +55,7 @@ bool tokens_equal(std::string_view given, std::string_view expected) {
   return difference == 0;
 }
 
-struct QueuedPredict {
-  uint64_t connection_id;
-  uint64_t request_id;
-  PixelFormat format;
-  bool want_logits;
-  int count;
-  std::vector<uint8_t> pixels;
-  Clock::time_point received;
-};
-
-// Who asked for the load that is running: a connection, or SIGHUP.
-struct PendingReload {
-  uint64_t connection_id = 0;
-  uint64_t request_id = 0;
-  bool from_signal = false;
-};
-
 }  // namespace
-
-class Server::EventLoop {
- public:
-  EventLoop(ServerOptions options, ModelLoader loader, const std::string& model_path);
-  ~EventLoop();
-
-  void run();
-  void stop() {
-    stop_requested_.store(true);
-    wake();
-  }
-
-  int port = 0;
-  ServerStats stats;
-  std::unique_ptr<MetricsHttpServer> http;
-
- private:
-  // ---- events
-  void handle_event(const epoll_event& event);
-  int wait_for_events(std::vector<epoll_event>& events);
-  void poll_once(std::vector<epoll_event>& events);  // wait for events, then handle them
-  // poll_once until a batch is due to run, the model's other threads asleep.
-  void gather_with_threads_parked(std::vector<epoll_event>& events);
-  void wake();
-  void drain_wake_fd();
-  void handle_signals();
-  void accept_connections();
-  void read_from(Connection& c);
-  bool send_pending(Connection& c);  // writes what it can; false on a write error
-  void finish_write(Connection& c);  // compacts the output buffer, then settles
-  void settle(Connection& c);  // closes a finished connection, else updates what epoll watches
-  void close_connection(Connection& c, const char* reason);
-  void check_timeouts();
-  void begin_drain();
-  Connection* find(uint64_t id);
-
-  // ---- requests
-  void parse_frames(Connection& c);
-  void handle_request(Connection& c, const protocol::FrameHeader& header, std::span<const uint8_t> payload);
-  void handle_predict(Connection& c, uint64_t request_id, std::span<const uint8_t> payload);
-  void handle_reload(Connection& c, uint64_t request_id, std::span<const uint8_t> payload);
-  void start_reload_from_signal();
-  void finish_reload();
-  void reply_error(Connection& c, uint16_t type, uint64_t request_id, Status status, const std::string& message);
-  std::string info_json() const;
-
-  // ---- batching
-  void run_batches(bool run_all);
-  bool batch_should_wait() const;  // the front of a non-empty queue may wait for a fuller batch
-  void run_one_batch();
-  void append_prediction(Connection& c, const QueuedPredict& request, const ServingModel& model,
-                         const float* logits);
-  void queue_flush(Connection& c);
-  void stop_awaiting(Connection& c);  // c sent a PREDICT, or closed
-  void flush_queued();
-
-  ServerOptions options_;
-  std::unique_ptr<ModelRegistry> registry_;
-  uint32_t max_payload_ = 0;
-  int epoll_fd_ = -1, listen_fd_ = -1, wake_fd_ = -1, signal_fd_ = -1;
-
-  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
-  uint64_t next_connection_id_ = kFirstConnectionId;
-  std::vector<uint64_t> flush_list_;
-  std::vector<Connection*> writing_;  // flush_queued's connections, and which failed
-  std::vector<char> write_failed_;
-
-  std::deque<QueuedPredict> queue_;
-  int queued_images_ = 0;
-  // Batches run so far, and how many connections the last one answered
-  // that have not sent a PREDICT since: a batch waiting for max_delay stops
-  // waiting once none is left (closed-loop clients have all sent again).
-  uint64_t batches_run_ = 0;
-  int awaited_ = 0;
-  std::vector<float> batch_images_, batch_logits_, probabilities_;
-  std::vector<Clock::time_point> answered_receipts_;  // latencies to record once written
-
-  std::optional<PendingReload> pending_reload_;
-  std::atomic<bool> stop_requested_{false};
-  bool draining_ = false;
-  Clock::time_point now_ = Clock::now();
-  Clock::time_point drain_deadline_{};
-  Clock::time_point next_timeout_check_{};
-  Clock::time_point accept_paused_until_{};
-};
 
 // ============================================================================
 // setup
@@ -282,34 +164,6 @@ void Server::EventLoop::poll_once(std::vector<epoll_event>& events) {
   int n = wait_for_events(events);
   now_ = Clock::now();
   for (int i = 0; i < n; ++i) handle_event(events[i]);
-}
-
-// The model's other OpenMP threads wait in a parallel region, asleep on an
-// atomic (a futex), while this thread polls. Left alone they would spin
-// between batches, on the cores the awaited clients need to send (on the
-// 2-core VM with 64 connections: p99 8.0 → 5.9 ms, median of six runs).
-void Server::EventLoop::gather_with_threads_parked(std::vector<epoll_event>& events) {
-  std::atomic<bool> gathered{false};
-  std::exception_ptr error;
-#pragma omp parallel
-  {
-    if (omp_get_thread_num() != 0) {
-      gathered.wait(false);
-    } else {
-      try {
-        do {
-          poll_once(events);
-          flush_queued();
-          if (now_ >= next_timeout_check_) check_timeouts();
-        } while (!draining_ && (queue_.empty() || batch_should_wait()));
-      } catch (...) {
-        error = std::current_exception();
-      }
-      gathered.store(true);
-      gathered.notify_all();
-    }
-  }
-  if (error) std::rethrow_exception(error);
 }
 
 int Server::EventLoop::wait_for_events(std::vector<epoll_event>& events) {
@@ -690,11 +544,6 @@ void Server::EventLoop::handle_predict(Connection& c, uint64_t request_id, std::
   stop_awaiting(c);
 }
 
-void Server::EventLoop::stop_awaiting(Connection& c) {
-  if (c.answered_by_batch == batches_run_ && !c.sent_since_answer) --awaited_;
-  c.sent_since_answer = true;
-}
-
 void Server::EventLoop::handle_reload(Connection& c, uint64_t request_id, std::span<const uint8_t> payload) {
   const uint16_t type = response_type(MessageType::reload);
   auto decoded = protocol::decode_reload(payload);
@@ -778,118 +627,6 @@ std::string Server::EventLoop::info_json() const {
   j["max_payload_bytes"] = max_payload_;
   j["previous_version"] = registry_->previous() ? registry_->previous()->version : -1;
   return j.dump();
-}
-
-// ============================================================================
-// batching
-
-bool Server::EventLoop::batch_should_wait() const {
-  bool could_fill = queued_images_ < options_.max_batch && options_.max_delay_us > 0 && awaited_ > 0;
-  return could_fill && Clock::now() < queue_.front().received + std::chrono::microseconds(options_.max_delay_us);
-}
-
-void Server::EventLoop::run_batches(bool run_all) {
-  while (!queue_.empty()) {
-    if (!run_all && batch_should_wait()) return;
-    run_one_batch();
-    flush_queued();  // its answers go out before the next batch runs
-  }
-}
-
-void Server::EventLoop::run_one_batch() {
-  const ServingModel& model = registry_->current();
-  ++batches_run_;
-  awaited_ = 0;
-  // Take whole requests from the front while they fit; a request whose
-  // pixel count no longer fits the model (a reload changed the shape while
-  // it waited) is taken but answered with an error instead.
-  size_t taken = 0;
-  int images = 0;
-  std::vector<bool> fits;
-  while (taken < queue_.size()) {
-    const QueuedPredict& r = queue_[taken];
-    size_t element = r.format == PixelFormat::uint8 ? 1 : 4;
-    bool ok = r.pixels.size() == static_cast<size_t>(r.count) * model.pixels * element;
-    if (ok && images + r.count > options_.max_batch) break;
-    fits.push_back(ok);
-    if (ok) images += r.count;
-    ++taken;
-  }
-
-  batch_images_.resize(static_cast<size_t>(images) * model.pixels);
-  batch_logits_.resize(static_cast<size_t>(images) * model.classes);
-  std::string failure;
-  if (images > 0) {
-    float* destination = batch_images_.data();
-    for (size_t i = 0; i < taken; ++i) {
-      const QueuedPredict& r = queue_[i];
-      if (!fits[i]) continue;
-      if (r.format == PixelFormat::uint8)
-        model.model->normalise(r.pixels.data(), r.count, destination);
-      else
-        std::memcpy(destination, r.pixels.data(), r.pixels.size());
-      destination += static_cast<size_t>(r.count) * model.pixels;
-    }
-    try {
-      model.model->forward(batch_images_.data(), images, batch_logits_.data());
-    } catch (const std::exception& e) {
-      failure = std::string("model failed: ") + e.what();
-    } catch (...) {
-      failure = "model failed";
-    }
-    stats.batches.fetch_add(1, std::memory_order_relaxed);
-    stats.images.fetch_add(static_cast<uint64_t>(images), std::memory_order_relaxed);
-    stats.batch_sizes.record(images);
-  }
-
-  const float* logits = batch_logits_.data();
-  const uint16_t type = response_type(MessageType::predict);
-  for (size_t i = 0; i < taken; ++i) {
-    const QueuedPredict& r = queue_[i];
-    Connection* c = find(r.connection_id);
-    if (c) {
-      --c->owed;
-      if (!fits[i])
-        reply_error(*c, type, r.request_id, Status::wrong_image_size, "the model's input shape changed on reload");
-      else if (!failure.empty())
-        reply_error(*c, type, r.request_id, Status::internal, failure);
-      else
-        append_prediction(*c, r, model, logits);
-      if (c->answered_by_batch != batches_run_) {
-        c->answered_by_batch = batches_run_;
-        c->sent_since_answer = false;
-        ++awaited_;
-      }
-      queue_flush(*c);
-      answered_receipts_.push_back(r.received);
-    }
-    if (fits[i]) logits += static_cast<size_t>(r.count) * model.classes;
-  }
-  for (size_t i = 0; i < taken; ++i) queued_images_ -= queue_[i].count;
-  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
-}
-
-void Server::EventLoop::append_prediction(Connection& c, const QueuedPredict& request, const ServingModel& model,
-                                          const float* logits) {
-  size_t start = protocol::begin_frame(c.output, response_type(MessageType::predict), request.request_id);
-  protocol::append_predict_response_start(c.output, request.want_logits, request.count, model.classes,
-                                          model.version);
-  protocol::ByteWriter w(c.output);
-  probabilities_.resize(model.classes);
-  for (int i = 0; i < request.count; ++i) {
-    const float* image_logits = logits + static_cast<size_t>(i) * model.classes;
-    int best = 0;
-    float top = image_logits[0];
-    for (int k = 1; k < model.classes; ++k)
-      if (image_logits[k] > top) top = image_logits[k], best = k;
-    double sum = 0;
-    for (int k = 0; k < model.classes; ++k) sum += probabilities_[k] = std::exp(image_logits[k] - top);
-    w.u32(static_cast<uint32_t>(best));
-    for (int k = 0; k < model.classes; ++k) w.f32(static_cast<float>(probabilities_[k] / sum));
-    if (request.want_logits)
-      for (int k = 0; k < model.classes; ++k) w.f32(image_logits[k]);
-  }
-  protocol::end_frame(c.output, start);
 }
 
 // ============================================================================

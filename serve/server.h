@@ -7,9 +7,10 @@
 // connections as one batch (up to max_batch) inline, and writes the answers
 // with non-blocking writes from per-connection output buffers. The model's
 // forward pass may itself use the other cores; the answers' writes are
-// shared with those same OpenMP threads, which are otherwise idle between
-// batches. Loading a new model runs on a
-// side thread; the optional HTTP metrics endpoint has its own thread.
+// shared with those same OpenMP threads, which sleep while a batch gathers.
+// Loading a new model runs on a side thread; the optional HTTP metrics
+// endpoint has its own thread. The loop is serve/event_loop.h, implemented
+// in server.cpp and batching.cpp.
 #pragma once
 
 #include "serve/model.h"

@@ -1,0 +1,137 @@
+// Internal to the server: the state and members of Server::EventLoop,
+// implemented in server.cpp (setup, the loop, connections, requests) and
+// batching.cpp (dynamic batching). Not for other includers.
+#pragma once
+
+#include "serve/connection.h"
+#include "serve/metrics_http.h"
+#include "serve/model_registry.h"
+#include "serve/protocol.h"
+#include "serve/server.h"
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace gc::serve {
+
+// epoll user data: small ids for the server's own descriptors, connection ids above.
+constexpr uint64_t kListenId = 0;
+constexpr uint64_t kWakeId = 1;
+constexpr uint64_t kSignalId = 2;
+constexpr uint64_t kFirstConnectionId = 16;
+
+inline uint16_t response_type(protocol::MessageType type) {
+  return static_cast<uint16_t>(type) | protocol::kResponseBit;
+}
+
+struct QueuedPredict {
+  uint64_t connection_id;
+  uint64_t request_id;
+  protocol::PixelFormat format;
+  bool want_logits;
+  int count;
+  std::vector<uint8_t> pixels;
+  Clock::time_point received;
+};
+
+// Who asked for the load that is running: a connection, or SIGHUP.
+struct PendingReload {
+  uint64_t connection_id = 0;
+  uint64_t request_id = 0;
+  bool from_signal = false;
+};
+
+class Server::EventLoop {
+ public:
+  EventLoop(ServerOptions options, ModelLoader loader, const std::string& model_path);
+  ~EventLoop();
+
+  void run();
+  void stop() {
+    stop_requested_.store(true);
+    wake();
+  }
+
+  int port = 0;
+  ServerStats stats;
+  std::unique_ptr<MetricsHttpServer> http;
+
+ private:
+  // ---- events
+  void handle_event(const epoll_event& event);
+  int wait_for_events(std::vector<epoll_event>& events);
+  void poll_once(std::vector<epoll_event>& events);  // wait for events, then handle them
+  // poll_once until a batch is due to run, the model's other threads asleep.
+  void gather_with_threads_parked(std::vector<epoll_event>& events);
+  void wake();
+  void drain_wake_fd();
+  void handle_signals();
+  void accept_connections();
+  void read_from(Connection& c);
+  bool send_pending(Connection& c);  // writes what it can; false on a write error
+  void finish_write(Connection& c);  // compacts the output buffer, then settles
+  void settle(Connection& c);  // closes a finished connection, else updates what epoll watches
+  void close_connection(Connection& c, const char* reason);
+  void check_timeouts();
+  void begin_drain();
+  Connection* find(uint64_t id);
+
+  // ---- requests
+  void parse_frames(Connection& c);
+  void handle_request(Connection& c, const protocol::FrameHeader& header, std::span<const uint8_t> payload);
+  void handle_predict(Connection& c, uint64_t request_id, std::span<const uint8_t> payload);
+  void handle_reload(Connection& c, uint64_t request_id, std::span<const uint8_t> payload);
+  void start_reload_from_signal();
+  void finish_reload();
+  void reply_error(Connection& c, uint16_t type, uint64_t request_id, protocol::Status status, const std::string& message);
+  std::string info_json() const;
+
+  // ---- batching
+  void run_batches(bool run_all);
+  bool batch_should_wait() const;  // the front of a non-empty queue may wait for a fuller batch
+  void run_one_batch();
+  void append_prediction(Connection& c, const QueuedPredict& request, const ServingModel& model,
+                         const float* logits);
+  void queue_flush(Connection& c);
+  void stop_awaiting(Connection& c);  // c sent a PREDICT, or closed
+  void flush_queued();
+
+  ServerOptions options_;
+  std::unique_ptr<ModelRegistry> registry_;
+  uint32_t max_payload_ = 0;
+  int epoll_fd_ = -1, listen_fd_ = -1, wake_fd_ = -1, signal_fd_ = -1;
+
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  uint64_t next_connection_id_ = kFirstConnectionId;
+  std::vector<uint64_t> flush_list_;
+  std::vector<Connection*> writing_;  // flush_queued's connections, and which failed
+  std::vector<char> write_failed_;
+
+  std::deque<QueuedPredict> queue_;
+  int queued_images_ = 0;
+  // Batches run so far, and how many connections the last one answered
+  // that have not sent a PREDICT since: a batch waiting for max_delay stops
+  // waiting once none is left (closed-loop clients have all sent again).
+  uint64_t batches_run_ = 0;
+  int awaited_ = 0;
+  std::vector<float> batch_images_, batch_logits_, probabilities_;
+  std::vector<Clock::time_point> answered_receipts_;  // latencies to record once written
+
+  std::optional<PendingReload> pending_reload_;
+  std::atomic<bool> stop_requested_{false};
+  bool draining_ = false;
+  Clock::time_point now_ = Clock::now();
+  Clock::time_point drain_deadline_{};
+  Clock::time_point next_timeout_check_{};
+  Clock::time_point accept_paused_until_{};
+};
+
+}  // namespace gc::serve
