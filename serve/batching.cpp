@@ -117,11 +117,7 @@ void Server::EventLoop::run_one_batch() {
         reply_error(*c, type, r.request_id, Status::internal, failure);
       else
         append_prediction(*c, r, model, logits);
-      if (c->answered_by_batch != batches_run_) {
-        c->answered_by_batch = batches_run_;
-        c->sent_since_answer = false;
-        ++awaited_;
-      }
+      start_awaiting(*c);
       queue_flush(*c);
       answered_receipts_.push_back(r.received);
     }
@@ -152,6 +148,13 @@ void Server::EventLoop::append_prediction(Connection& c, const QueuedPredict& re
       for (int k = 0; k < model.classes; ++k) w.f32(image_logits[k]);
   }
   protocol::end_frame(c.output, start);
+}
+
+void Server::EventLoop::start_awaiting(Connection& c) {
+  if (c.answered_by_batch == batches_run_) return;  // already counted for this batch
+  c.answered_by_batch = batches_run_;
+  c.sent_since_answer = false;
+  ++awaited_;
 }
 
 void Server::EventLoop::stop_awaiting(Connection& c) {

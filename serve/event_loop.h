@@ -101,7 +101,8 @@ class Server::EventLoop {
   void append_prediction(Connection& c, const QueuedPredict& request, const ServingModel& model,
                          const float* logits);
   void queue_flush(Connection& c);
-  void stop_awaiting(Connection& c);  // c sent a PREDICT, or closed
+  void start_awaiting(Connection& c);  // the running batch answered c
+  void stop_awaiting(Connection& c);   // c sent a PREDICT, or closed
   void flush_queued();
 
   ServerOptions options_;

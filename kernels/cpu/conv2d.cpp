@@ -156,7 +156,8 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
   require_pointer(x, op, "x");
   require_pointer(w, op, "weight");
   require_pointer(y, op, "y");
-  if (conv2d_uses_winograd(s, ConvPass::forward)) return winograd_conv2d_forward(s, x, w, bias, y, winograd_tile_for(s));
+  if (conv2d_uses_winograd(s, ConvPass::forward))
+    return winograd_conv2d_forward(s, x, w, bias, y, winograd_tile_for(s));
   const ConvGeometry g = geometry(s);
   for_image_chunks(s.n, g.macs, [&](int begin, int end, int) {
     T* col = scratch<T, 0>(g.kdim * g.images_per_block * g.ohw);
@@ -188,7 +189,8 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx)
   require_pointer(dy, op, "dy");
   require_pointer(w, op, "weight");
   require_pointer(dx, op, "dx");
-  if (conv2d_uses_winograd(s, ConvPass::backward)) return winograd_conv2d_backward_input(s, dy, w, dx, winograd_tile_for(s));
+  if (conv2d_uses_winograd(s, ConvPass::backward))
+    return winograd_conv2d_backward_input(s, dy, w, dx, winograd_tile_for(s));
   const ConvGeometry g = geometry(s);
   for_image_chunks(s.n, g.macs, [&](int begin, int end, int) {
     T* col = scratch<T, 0>(g.kdim * g.images_per_block * g.ohw);
@@ -215,7 +217,8 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
   require_pointer(x, op, "x");
   require_pointer(dy, op, "dy");
   require_pointer(dw, op, "dw");
-  if (conv2d_uses_winograd(s, ConvPass::backward)) return winograd_conv2d_backward_weight(s, x, dy, dw, winograd_tile_for(s));
+  if (conv2d_uses_winograd(s, ConvPass::backward))
+    return winograd_conv2d_backward_weight(s, x, dy, dw, winograd_tile_for(s));
   const ConvGeometry g = geometry(s);
   const idx wsize = idx(s.c_out) * g.kdim;
   // dW = dY · colᵀ is c_out × kdim. When kdim < c_out (a first layer: 1→32,

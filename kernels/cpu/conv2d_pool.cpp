@@ -109,7 +109,8 @@ void conv2d_pool_relu_forward(const Conv2dShape& s, const T* x, const T* w, cons
                                 std::to_string(s.out_h()) + "x" + std::to_string(s.out_w()));
   if (x == nullptr || w == nullptr || y == nullptr) throw std::invalid_argument(std::string(op) + ": null pointer argument");
   if (direct_fits(s)) return forward_direct(s, x, w, bias, y);
-  if (conv2d_uses_winograd(s, ConvPass::forward)) return winograd_conv2d_pool_relu_forward(s, x, w, bias, y, winograd_pooled_tile_for(s));
+  if (conv2d_uses_winograd(s, ConvPass::forward))
+    return winograd_conv2d_pool_relu_forward(s, x, w, bias, y, winograd_pooled_tile_for(s));
   forward_unfused(s, x, w, bias, y);
 }
 

@@ -465,16 +465,16 @@ void block_outputs(const Conv2dShape& s, const Plan<Tile, T>& plan, const PointM
 // that copy for the baseline callers). Seed CNN layer 1 fused with its pool,
 // batch 64, 2 threads (Zen 1): 2.40–2.54 → 2.04–2.28 ms.
 template <typename Tile, typename T>
-__attribute__((target("avx2,fma"), flatten)) void block_inputs_avx2(const Conv2dShape& s, const Plan<Tile, T>& plan,
-                                                                    const T* x, int g0, int groups, T* lanes,
-                                                                    const PointMatrices<Tile, T>& v) {
+__attribute__((target("avx2,fma"), flatten))
+void block_inputs_avx2(const Conv2dShape& s, const Plan<Tile, T>& plan, const T* x, int g0, int groups, T* lanes,
+                       const PointMatrices<Tile, T>& v) {
   block_inputs(s, plan, x, g0, groups, lanes, v);
 }
 
 template <typename Tile, bool PoolRelu, typename T>
-__attribute__((target("avx2,fma"), flatten)) void block_outputs_avx2(const Conv2dShape& s, const Plan<Tile, T>& plan,
-                                                                     const PointMatrices<Tile, T>& m, int g0, int groups,
-                                                                     const T* bias, T* lanes, idx y_image, T* y) {
+__attribute__((target("avx2,fma"), flatten))
+void block_outputs_avx2(const Conv2dShape& s, const Plan<Tile, T>& plan, const PointMatrices<Tile, T>& m, int g0,
+                        int groups, const T* bias, T* lanes, idx y_image, T* y) {
   block_outputs<Tile, PoolRelu>(s, plan, m, g0, groups, bias, lanes, y_image, y);
 }
 
@@ -544,9 +544,9 @@ T* aligned_scratch(idx count) {
   return reinterpret_cast<T*>((reinterpret_cast<std::uintptr_t>(p) + 63) & ~std::uintptr_t(63));
 }
 
-// Each pass: per thread a contiguous range of groups; per block, the lane
-// transposes and transforms of each group around the α² GEMMs. PoolRelu:
-// the output pooled and rectified (transform_outputs_pooled).
+// The forward pass: blocks of groups handed to whichever thread is free; per
+// block, the lane transposes and transforms of each group around the α²
+// GEMMs. PoolRelu: the output pooled and rectified (transform_outputs_pooled).
 template <typename Tile, bool PoolRelu, typename T>
 void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   using P = Plan<Tile, T>;
@@ -684,11 +684,8 @@ bool winograd_supports(const Conv2dShape& s) {
 }
 
 long long winograd_tiles(const Conv2dShape& s, WinogradTile tile) {
-  switch (tile) {
-    case WinogradTile::f2x2: return s.n * tiles_per_image<F2x2>(s);
-    case WinogradTile::f4x4: return s.n * tiles_per_image<F4x4>(s);
-    case WinogradTile::f6x6: break;
-  }
+  if (tile == WinogradTile::f2x2) return s.n * tiles_per_image<F2x2>(s);
+  if (tile == WinogradTile::f4x4) return s.n * tiles_per_image<F4x4>(s);
   return s.n * tiles_per_image<F6x6>(s);
 }
 
@@ -697,9 +694,8 @@ WinogradTile winograd_tile_for(const Conv2dShape& s) {
 }
 
 WinogradTile winograd_pooled_tile_for(const Conv2dShape& s) {
-  const WinogradTile smaller = winograd_tile_for(s);
-  const long long work = smaller == WinogradTile::f4x4 ? transform_work<F4x4>(s) : transform_work<F2x2>(s);
-  return transform_work<F6x6>(s) < work ? WinogradTile::f6x6 : smaller;
+  const long long least = std::min(transform_work<F4x4>(s), transform_work<F2x2>(s));
+  return transform_work<F6x6>(s) < least ? WinogradTile::f6x6 : winograd_tile_for(s);
 }
 
 template <typename T>

@@ -72,8 +72,12 @@ std::vector<Conv2dShape> winograd_shapes() {
 template <typename T, WinogradTile tile>
 void check_sweep(unsigned seed) {
   omp_set_num_threads(2);
-  for (const auto& s : winograd_shapes())
-    check_against_reference<T>(s, seed++, tile == WinogradTile::f6x6 ? f6x6_forward_pass<T>() : winograd_passes<T, tile>());
+  for (const auto& s : winograd_shapes()) {
+    if constexpr (tile == WinogradTile::f6x6)
+      check_against_reference<T>(s, seed++, f6x6_forward_pass<T>());
+    else
+      check_against_reference<T>(s, seed++, winograd_passes<T, tile>());
+  }
 }
 
 // The float forward pass runs the SGEMM micro-kernel of the active SIMD
@@ -124,9 +128,14 @@ TEST(Conv2dWinograd, F6x6HasNoBackwardPass) {
   std::vector<float> buf(1 << 12, 0.0f);
   float* p = buf.data();
   const Conv2dShape s{1, 2, 9, 9, 2, 3, 3};
-  for (auto call : {+[](const Conv2dShape& s, float* p) { winograd_conv2d_backward_input(s, p, p, p, WinogradTile::f6x6); },
-                    +[](const Conv2dShape& s, float* p) { winograd_conv2d_backward_weight(s, p, p, p, WinogradTile::f6x6); },
-                    +[](const Conv2dShape& s, float* p) { winograd_conv2d_backward(s, p, p, p, p, p, WinogradTile::f6x6); }}) {
+  constexpr WinogradTile kTile = WinogradTile::f6x6;
+  using Call = void (*)(const Conv2dShape&, float*);
+  const Call calls[] = {
+      [](const Conv2dShape& s, float* p) { winograd_conv2d_backward_input(s, p, p, p, kTile); },
+      [](const Conv2dShape& s, float* p) { winograd_conv2d_backward_weight(s, p, p, p, kTile); },
+      [](const Conv2dShape& s, float* p) { winograd_conv2d_backward(s, p, p, p, p, p, kTile); },
+  };
+  for (Call call : calls) {
     try {
       call(s, p);
       ADD_FAILURE() << "no error";
