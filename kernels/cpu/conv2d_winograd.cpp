@@ -31,9 +31,9 @@ using conv_detail::scratch;
 using winograd::F2x2;
 using winograd::F4x4;
 using winograd::F6x6;
-using winograd::sandwich;
+using winograd::Tile2;
 
-// Groups per block are chosen so each GEMM has about this many tile columns
+// Groups per block are chosen so a block has about this many tile columns
 // (at least one group). The seed CNN's 3-layer conv train step, batch 128,
 // 2 threads: 24.9 ms with 128, 25.2 with 64 or 96, 26.2 with 32, 28.1 with
 // 256, 28.6 with 512; larger blocks spill the transform buffers out of L2.
@@ -71,23 +71,82 @@ void store(T* p, Vec<T> v) {
 // SIMD lanes run across images: the images of a group of L = Lanes::count
 // are interleaved ("lane layout", [channel][y][x][lane]), so every transform
 // step is one vector operation for L images, whatever the plane size. A
-// block's tile columns are t = (group·P + ty·tw + tx)·L + lane; a last group
-// short of L images has zero lanes, which stay zero through every step (and
-// add nothing to grad-weight).
-struct TileGrid {
-  int th, tw;     // tiles down and across: ⌈out/m⌉
-  idx per_image;  // P = th·tw
-  int groups_per_block;
+// last group short of L images has zero lanes, which stay zero through every
+// step (and add nothing to grad-weight).
+//
+// A pass covers the output with up to four parts, each one tile kind over
+// one window: th × tw tiles of mh × mw outputs, the first at output
+// (y0, x0). A part's tile columns in a block are
+// t = (group·P + ty·tw + tx)·L + lane, P = th·tw.
+struct TilePart {
+  int mh, mw, y0, x0, th, tw;
+  idx per_image() const { return idx(th) * tw; }
 };
 
-template <typename Tile, typename T>
-TileGrid tile_grid(const Conv2dShape& s, idx target_columns) {
-  TileGrid g;
-  g.th = (s.out_h() + Tile::m - 1) / Tile::m;
-  g.tw = (s.out_w() + Tile::m - 1) / Tile::m;
-  g.per_image = idx(g.th) * g.tw;
-  g.groups_per_block = int(std::max<idx>(1, target_columns / (g.per_image * Lanes<T>::count)));
-  return g;
+// At most four parts: the full tiles, and the narrower ones at the bottom,
+// at the right and in the corner (pooled_parts).
+struct TileParts {
+  TilePart part[4];
+  int count = 0;
+  idx per_image() const {
+    idx tiles = 0;
+    for (int p = 0; p < count; ++p) tiles += part[p].per_image();
+    return tiles;
+  }
+};
+
+// The whole output in m×m tiles, the last row and column of tiles reaching
+// past it where m does not divide it (conv2d_forward and the backward passes).
+TileParts square_parts(const Conv2dShape& s, int m) {
+  TileParts parts;
+  parts.part[parts.count++] = {m, m, 0, 0, (s.out_h() + m - 1) / m, (s.out_w() + m - 1) / m};
+  return parts;
+}
+
+// The pooled pass needs only the 2⌊out/2⌋ outputs its 2×2 windows read
+// along each axis: `full` tiles of m, then, where m does not divide that, one
+// tile of the (even) rest, 2 or 4, so no tile reaches past it. Seed CNN
+// layer 1 (11×11, 10 read) with F(6×6): one 6×6, one 6×4, one 4×6 and one
+// 4×4 tile per image, (8 + 6)² = 196 transform points where 2×2 F(6×6)
+// tiles had 256.
+struct Cover {
+  int full, rest;
+};
+Cover pooled_cover(int out, int m) { return {(out / 2 * 2) / m, (out / 2 * 2) % m}; }
+
+TileParts pooled_parts(const Conv2dShape& s, int m) {
+  const Cover down = pooled_cover(s.out_h(), m), across = pooled_cover(s.out_w(), m);
+  TileParts parts;
+  auto add = [&](int mh, int mw, int y0, int x0, int th, int tw) {
+    if (mh > 0 && mw > 0 && th > 0 && tw > 0) parts.part[parts.count++] = {mh, mw, y0, x0, th, tw};
+  };
+  add(m, m, 0, 0, down.full, across.full);
+  add(m, across.rest, 0, m * across.full, down.full, 1);
+  add(down.rest, m, m * down.full, 0, 1, across.full);
+  add(down.rest, across.rest, m * down.full, m * across.full, 1, 1);
+  return parts;
+}
+
+// Calls f(Tile2<Down, Across>{}) for a part's tile sizes (2, 4 or 6 each);
+// with Rectangles false only for the square tiles (mh = mw).
+template <typename Down, typename F>
+decltype(auto) with_across(int mw, F&& f) {
+  if (mw == 2) return f(Tile2<Down, F2x2>{});
+  if (mw == 4) return f(Tile2<Down, F4x4>{});
+  return f(Tile2<Down, F6x6>{});
+}
+
+template <bool Rectangles, typename F>
+decltype(auto) with_tile(const TilePart& part, F&& f) {
+  if constexpr (Rectangles) {
+    if (part.mh == 2) return with_across<F2x2>(part.mw, f);
+    if (part.mh == 4) return with_across<F4x4>(part.mw, f);
+    return with_across<F6x6>(part.mw, f);
+  } else {
+    if (part.mh == 2) return f(Tile2<F2x2, F2x2>{});
+    if (part.mh == 4) return f(Tile2<F4x4, F4x4>{});
+    return f(Tile2<F6x6, F6x6>{});
+  }
 }
 
 // out[e·L + lane] = image `lane`'s element e (images `size` apart), for
@@ -118,7 +177,7 @@ void from_lanes(const T* in, idx size, int count, T* images) {
     for (int lane = 0; lane < count; ++lane) images[lane * size + e] = in[lane];
 }
 
-// A block in the transform domain: for each of the α² points ξ a channels ×
+// A block in the transform domain: for each of the α_h·α_w points ξ a channels ×
 // tiles matrix, the matrices `stride` elements apart. A matrix is row-major
 // (row stride `tiles`), or, with a panel width W, cut into column panels of
 // W, each stored channels × W row-major: the micro-kernel's packed B layout
@@ -128,7 +187,7 @@ void from_lanes(const T* in, idx size, int count, T* images) {
 // evict each other (measured: the transforms ran 2× slower).
 template <typename Tile, typename T>
 struct PointMatrices {
-  static constexpr int points = Tile::alpha * Tile::alpha;
+  static constexpr int points = Tile::points;
   T* data;
   idx channels, tiles, stride, panel;
 
@@ -149,7 +208,7 @@ struct PointMatrices {
 // in the SIMD lanes (on the calling thread, before the threads start).
 template <typename Tile, typename T>
 void transform_filters(const Conv2dShape& s, const T* w, T* u) {
-  constexpr int L = Lanes<T>::count, points = Tile::alpha * Tile::alpha;
+  constexpr int L = Lanes<T>::count, points = Tile::points;
   const idx filters = idx(s.c_out) * s.c_in;
   for (idx f0 = 0; f0 < filters; f0 += L) {
     const int count = int(std::min<idx>(L, filters - f0));
@@ -157,7 +216,7 @@ void transform_filters(const Conv2dShape& s, const T* w, T* u) {
     to_lanes(w + 9 * f0, 9, count, lanes);
     Vec<T> g[9], z[points];
     for (int k = 0; k < 9; ++k) g[k] = load(lanes + k * L);
-    sandwich<3, Tile::alpha, typename Tile::Filter>(g, z);
+    Tile::filter(g, z);
     for (int p = 0; p < points; ++p) {
       if (count == L) {
         store(u + p * filters + f0, z[p]);
@@ -189,43 +248,45 @@ idx packed_filters_size(const Conv2dShape& s, int points, int mr) {
 }
 
 // U for w, from a small per-thread cache of the last kCachedFilterSets
-// weight sets; with pack_mr > 0 U packed for a micro-kernel of mr rows
-// (pack_filters), else U as it is. Inference runs the same few layers'
-// weights again and again, and a training step's backward pass sees the
-// weights its forward pass did. An entry is used only when the weights
-// equal, bit for bit, the copy it was made from, so a changed weight can
-// never be served a stale U; a miss costs that copy besides the transform.
-// Weight sets over kCachedFiltersMax filters are transformed into scratch
-// instead. Seed CNN layer 2 (64→64 on 5×5, 36·4096 transformed weights),
-// batch 128, 2 threads: forward 1.35 → 0.98 ms (bench_conv2d), the
-// transform having run alone.
-constexpr int kCachedFilterSets = 4;
+// weight sets and tiles; with pack_mr > 0 U packed for a micro-kernel of mr
+// rows (pack_filters), else U as it is. Inference runs the same few layers'
+// weights again and again (the seed CNN's, five sets: four tiles of layer 1,
+// one of layer 2), and a training step's backward pass sees the weights its
+// forward pass did. An entry is used only when the weights equal, bit for
+// bit, the copy it was made from, so a changed weight can never be served a
+// stale U; a miss costs that copy besides the transform. Weight sets over
+// kCachedFiltersMax filters are transformed into `spill` instead. Seed CNN
+// layer 2 (64→64 on 5×5, 36·4096 transformed weights), batch 128, 2 threads:
+// forward 1.35 → 0.98 ms (bench_conv2d), the transform having run alone.
+constexpr int kCachedFilterSets = 8;
 constexpr idx kCachedFiltersMax = 128 * 128;
 
 template <typename Tile, typename T>
-const T* transformed_filters(const Conv2dShape& s, const T* w, int pack_mr = 0) {
-  constexpr int points = Tile::alpha * Tile::alpha;
+const T* transformed_filters(const Conv2dShape& s, const T* w, int pack_mr, std::vector<T>& spill) {
+  constexpr int points = Tile::points, kind = 16 * Tile::mh + Tile::mw;
   const idx filters = idx(s.c_out) * s.c_in, w_size = 9 * filters;
   if (filters > kCachedFiltersMax) {
-    T* u = scratch<T, 10>(points * filters);
-    transform_filters<Tile>(s, w, u);
-    if (pack_mr == 0) return u;
-    T* packed = scratch<T, 15>(packed_filters_size(s, points, pack_mr));
-    pack_filters(s, points, u, pack_mr, packed);
-    return packed;
+    const idx u_size = points * filters;
+    spill.resize(u_size + (pack_mr > 0 ? packed_filters_size(s, points, pack_mr) : 0));
+    transform_filters<Tile>(s, w, spill.data());
+    if (pack_mr == 0) return spill.data();
+    pack_filters(s, points, spill.data(), pack_mr, spill.data() + u_size);
+    return spill.data() + u_size;
   }
   struct Entry {
-    int c_out = 0, c_in = 0, packed_mr = 0;
+    int c_out = 0, c_in = 0, kind = 0, packed_mr = 0;
     std::vector<T> w, u, packed;
   };
   thread_local std::array<Entry, kCachedFilterSets> entries;  // the most recently used first
   auto hit = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) {
-    return e.c_out == s.c_out && e.c_in == s.c_in && std::memcmp(e.w.data(), w, w_size * sizeof(T)) == 0;
+    return e.kind == kind && e.c_out == s.c_out && e.c_in == s.c_in &&
+           std::memcmp(e.w.data(), w, w_size * sizeof(T)) == 0;
   });
   if (hit == entries.end()) {
     hit = entries.end() - 1;
     hit->c_out = s.c_out;
     hit->c_in = s.c_in;
+    hit->kind = kind;
     hit->packed_mr = 0;
     hit->w.assign(w, w + w_size);
     hit->u.resize(points * filters);
@@ -240,48 +301,50 @@ const T* transformed_filters(const Conv2dShape& s, const T* w, int pack_mr = 0) 
   return pack_mr > 0 ? entries.front().packed.data() : entries.front().u.data();
 }
 
-// The four tile steps, for one group of L images: from or to lane-layout
-// planes, and the group's tile columns starting at column0 of the block.
+// The four tile steps, for one group of L images and one part: from or to
+// lane-layout planes, and the group's tile columns starting at column0 of
+// the part's matrices.
 
-// V = Bᵀ d B per tile and input channel; d is the α×α patch at
-// (m·ty − pad, m·tx − pad), zero outside the plane.
+// V = Bᵀ d B per tile and input channel; d is the α_h×α_w patch at
+// (y0 + mh·ty − pad, x0 + mw·tx − pad), zero outside the plane.
 template <typename Tile, typename T>
-void transform_inputs(const Conv2dShape& s, const TileGrid& g, const T* xl,
+void transform_inputs(const Conv2dShape& s, const TilePart& part, const T* xl,
                       const PointMatrices<Tile, T>& v, idx column0) {
-  constexpr int L = Lanes<T>::count, a = Tile::alpha;
+  constexpr int L = Lanes<T>::count, ah = Tile::ah, aw = Tile::aw;
   for (int ci = 0; ci < s.c_in; ++ci) {
     const T* plane = xl + idx(ci) * s.h * s.w * L;
     idx column = column0;
-    for (int ty = 0; ty < g.th; ++ty)
-      for (int tx = 0; tx < g.tw; ++tx, column += L) {
+    for (int ty = 0; ty < part.th; ++ty)
+      for (int tx = 0; tx < part.tw; ++tx, column += L) {
         T* dst = v.at(ci, column);
-        Vec<T> d[a * a], z[a * a];
-        for (int r = 0; r < a; ++r)
-          for (int c = 0; c < a; ++c) {
-            const int y = Tile::m * ty - s.pad_h + r, x = Tile::m * tx - s.pad_w + c;
+        Vec<T> d[ah * aw], z[ah * aw];
+        for (int r = 0; r < ah; ++r)
+          for (int c = 0; c < aw; ++c) {
+            const int y = part.y0 + Tile::mh * ty - s.pad_h + r, x = part.x0 + Tile::mw * tx - s.pad_w + c;
             const bool inside = y >= 0 && y < s.h && x >= 0 && x < s.w;
-            d[a * r + c] = inside ? load(plane + (idx(y) * s.w + x) * L) : Vec<T>{};
+            d[aw * r + c] = inside ? load(plane + (idx(y) * s.w + x) * L) : Vec<T>{};
           }
-        sandwich<a, a, typename Tile::Input>(d, z);
-        for (int p = 0; p < a * a; ++p) store(dst + p * v.stride, z[p]);
+        Tile::input(d, z);
+        for (int p = 0; p < ah * aw; ++p) store(dst + p * v.stride, z[p]);
       }
   }
 }
 
-// Aᵀ M A for every tile of every output channel: emit(co, ty, tx, out)
-// receives each tile's m×m outputs (lane vectors, row-major).
+// Aᵀ M A for every tile of every output channel: emit(co, oy, ox, out)
+// receives each tile's mh×mw outputs (lane vectors, row-major) and the
+// output position of its first.
 template <typename Tile, typename T, typename Emit>
-void for_each_output_tile(const Conv2dShape& s, const TileGrid& g, const PointMatrices<Tile, T>& m, idx column0,
-                          Emit&& emit) {
-  constexpr int L = Lanes<T>::count, a = Tile::alpha, mt = Tile::m;
+void for_each_output_tile(const Conv2dShape& s, const TilePart& part, const PointMatrices<Tile, T>& m,
+                          idx column0, Emit&& emit) {
+  constexpr int L = Lanes<T>::count;
   for (int co = 0; co < s.c_out; ++co) {
     const T* src = m.channel(co) + column0;
-    for (int ty = 0; ty < g.th; ++ty)
-      for (int tx = 0; tx < g.tw; ++tx, src += L) {
-        Vec<T> points[a * a], out[mt * mt];
-        for (int p = 0; p < a * a; ++p) points[p] = load(src + p * m.stride);
-        sandwich<a, mt, typename Tile::Output>(points, out);
-        emit(co, ty, tx, out);
+    for (int ty = 0; ty < part.th; ++ty)
+      for (int tx = 0; tx < part.tw; ++tx, src += L) {
+        Vec<T> points[Tile::points], out[Tile::mh * Tile::mw];
+        for (int p = 0; p < Tile::points; ++p) points[p] = load(src + p * m.stride);
+        Tile::output(points, out);
+        emit(co, part.y0 + Tile::mh * ty, part.x0 + Tile::mw * tx, out);
       }
   }
 }
@@ -289,16 +352,15 @@ void for_each_output_tile(const Conv2dShape& s, const TileGrid& g, const PointMa
 // y = Aᵀ M A + bias per tile and output channel, the outputs inside
 // out_h × out_w kept.
 template <typename Tile, typename T>
-void transform_outputs(const Conv2dShape& s, const TileGrid& g, const PointMatrices<Tile, T>& m,
+void transform_outputs(const Conv2dShape& s, const TilePart& part, const PointMatrices<Tile, T>& m,
                        idx column0, const T* bias, T* yl) {
-  constexpr int L = Lanes<T>::count, mt = Tile::m;
+  constexpr int L = Lanes<T>::count, mh = Tile::mh, mw = Tile::mw;
   const int oh = s.out_h(), ow = s.out_w();
-  for_each_output_tile(s, g, m, column0, [&](int co, int ty, int tx, const Vec<T>* out) {
+  for_each_output_tile(s, part, m, column0, [&](int co, int oy, int ox, const Vec<T>* out) {
     T* plane = yl + idx(co) * oh * ow * L;
     const T b = bias ? bias[co] : T(0);
-    for (int r = 0; r < mt && mt * ty + r < oh; ++r)
-      for (int c = 0; c < mt && mt * tx + c < ow; ++c)
-        store(plane + (idx(mt * ty + r) * ow + mt * tx + c) * L, out[mt * r + c] + b);
+    for (int r = 0; r < mh && oy + r < oh; ++r)
+      for (int c = 0; c < mw && ox + c < ow; ++c) store(plane + (idx(oy + r) * ow + ox + c) * L, out[mw * r + c] + b);
   });
 }
 
@@ -308,23 +370,24 @@ V vmax(V a, V b) {
 }
 
 // The same, then max over each 2×2 window and rectified, into lane-layout
-// planes of ⌊out_h/2⌋ × ⌊out_w/2⌋ (conv2d_winograd_pool_relu_forward): m is
-// even, so a tile holds its windows whole. The bias goes in after the max,
-// which gives the same value (rounding is monotonic).
+// planes of ⌊out_h/2⌋ × ⌊out_w/2⌋ (conv2d_winograd_pool_relu_forward): the
+// pooled parts (pooled_parts) have even tiles from even positions, inside
+// the windows' outputs, so a tile holds its windows whole. The bias goes in
+// after the max, which gives the same value (rounding is monotonic).
 template <typename Tile, typename T>
-void transform_outputs_pooled(const Conv2dShape& s, const TileGrid& g, const PointMatrices<Tile, T>& m,
+void transform_outputs_pooled(const Conv2dShape& s, const TilePart& part, const PointMatrices<Tile, T>& m,
                               idx column0, const T* bias, T* yl) {
-  constexpr int L = Lanes<T>::count, mt = Tile::m, half = mt / 2;
-  static_assert(mt % 2 == 0, "a pool window must lie in one tile");
+  constexpr int L = Lanes<T>::count, mw = Tile::mw;
+  static_assert(Tile::mh % 2 == 0 && mw % 2 == 0, "a pool window must lie in one tile");
   const int ph = s.out_h() / 2, pw = s.out_w() / 2;
-  for_each_output_tile(s, g, m, column0, [&](int co, int ty, int tx, const Vec<T>* out) {
-    T* plane = yl + idx(co) * ph * pw * L;
+  for_each_output_tile(s, part, m, column0, [&](int co, int oy, int ox, const Vec<T>* out) {
+    T* plane = yl + (idx(co) * ph * pw + idx(oy / 2) * pw + ox / 2) * L;
     const Vec<T> b = Vec<T>{} + (bias ? bias[co] : T(0)), zero{};
-    for (int r = 0; r < half && half * ty + r < ph; ++r)
-      for (int c = 0; c < half && half * tx + c < pw; ++c) {
-        const Vec<T>* top = out + 2 * r * mt + 2 * c;
-        const Vec<T> most = vmax(vmax(top[0], top[1]), vmax(top[mt], top[mt + 1]));
-        store(plane + (idx(half * ty + r) * pw + half * tx + c) * L, vmax(most + b, zero));
+    for (int r = 0; r < Tile::mh / 2; ++r)
+      for (int c = 0; c < mw / 2; ++c) {
+        const Vec<T>* top = out + 2 * r * mw + 2 * c;
+        const Vec<T> most = vmax(vmax(top[0], top[1]), vmax(top[mw], top[mw + 1]));
+        store(plane + (idx(r) * pw + c) * L, vmax(most + b, zero));
       }
   });
 }
@@ -332,23 +395,23 @@ void transform_outputs_pooled(const Conv2dShape& s, const TileGrid& g, const Poi
 // dM = A dY Aᵀ per tile and output channel, dY the tile's m×m of dy (zero
 // past the edge).
 template <typename Tile, typename T>
-void transform_output_grads(const Conv2dShape& s, const TileGrid& g, const T* dyl,
+void transform_output_grads(const Conv2dShape& s, const TilePart& part, const T* dyl,
                             const PointMatrices<Tile, T>& dm, idx column0) {
-  constexpr int L = Lanes<T>::count, a = Tile::alpha, mt = Tile::m;
+  constexpr int L = Lanes<T>::count, mh = Tile::mh, mw = Tile::mw;
   const int oh = s.out_h(), ow = s.out_w();
   for (int co = 0; co < s.c_out; ++co) {
     const T* plane = dyl + idx(co) * oh * ow * L;
     T* dst = dm.channel(co) + column0;
-    for (int ty = 0; ty < g.th; ++ty)
-      for (int tx = 0; tx < g.tw; ++tx, dst += L) {
-        Vec<T> grad[mt * mt], z[a * a];
-        for (int r = 0; r < mt; ++r)
-          for (int c = 0; c < mt; ++c) {
-            const int oy = mt * ty + r, ox = mt * tx + c;
-            grad[mt * r + c] = (oy < oh && ox < ow) ? load(plane + (idx(oy) * ow + ox) * L) : Vec<T>{};
+    for (int ty = 0; ty < part.th; ++ty)
+      for (int tx = 0; tx < part.tw; ++tx, dst += L) {
+        Vec<T> grad[mh * mw], z[Tile::points];
+        for (int r = 0; r < mh; ++r)
+          for (int c = 0; c < mw; ++c) {
+            const int oy = part.y0 + mh * ty + r, ox = part.x0 + mw * tx + c;
+            grad[mw * r + c] = (oy < oh && ox < ow) ? load(plane + (idx(oy) * ow + ox) * L) : Vec<T>{};
           }
-        sandwich<mt, a, typename Tile::OutputAdjoint>(grad, z);
-        for (int p = 0; p < a * a; ++p) store(dst + p * dm.stride, z[p]);
+        Tile::output_adjoint(grad, z);
+        for (int p = 0; p < Tile::points; ++p) store(dst + p * dm.stride, z[p]);
       }
   }
 }
@@ -356,23 +419,23 @@ void transform_output_grads(const Conv2dShape& s, const TileGrid& g, const T* dy
 // dx += B dV Bᵀ per tile and input channel, placed at the tile's patch
 // (the padding dropped). Patches overlap; the adds run in a fixed order.
 template <typename Tile, typename T>
-void transform_input_grads(const Conv2dShape& s, const TileGrid& g, const PointMatrices<Tile, T>& dv,
+void transform_input_grads(const Conv2dShape& s, const TilePart& part, const PointMatrices<Tile, T>& dv,
                            idx column0, T* dxl) {
-  constexpr int L = Lanes<T>::count, a = Tile::alpha;
+  constexpr int L = Lanes<T>::count, ah = Tile::ah, aw = Tile::aw;
   for (int ci = 0; ci < s.c_in; ++ci) {
     T* plane = dxl + idx(ci) * s.h * s.w * L;
     const T* src = dv.channel(ci) + column0;
-    for (int ty = 0; ty < g.th; ++ty)
-      for (int tx = 0; tx < g.tw; ++tx, src += L) {
-        Vec<T> points[a * a], patch[a * a];
-        for (int p = 0; p < a * a; ++p) points[p] = load(src + p * dv.stride);
-        sandwich<a, a, typename Tile::InputAdjoint>(points, patch);
-        for (int r = 0; r < a; ++r)
-          for (int c = 0; c < a; ++c) {
-            const int y = Tile::m * ty - s.pad_h + r, x = Tile::m * tx - s.pad_w + c;
+    for (int ty = 0; ty < part.th; ++ty)
+      for (int tx = 0; tx < part.tw; ++tx, src += L) {
+        Vec<T> points[Tile::points], patch[Tile::points];
+        for (int p = 0; p < Tile::points; ++p) points[p] = load(src + p * dv.stride);
+        Tile::input_adjoint(points, patch);
+        for (int r = 0; r < ah; ++r)
+          for (int c = 0; c < aw; ++c) {
+            const int y = part.y0 + Tile::mh * ty - s.pad_h + r, x = part.x0 + Tile::mw * tx - s.pad_w + c;
             if (y < 0 || y >= s.h || x < 0 || x >= s.w) continue;
             T* at = plane + (idx(y) * s.w + x) * L;
-            store(at, load(at) + patch[a * r + c]);
+            store(at, load(at) + patch[aw * r + c]);
           }
       }
   }
@@ -396,69 +459,50 @@ int group_count(const Conv2dShape& s) {
   return (s.n + Lanes<T>::count - 1) / Lanes<T>::count;
 }
 
-// Groups [begin, end) in blocks of up to groups_per_block:
-// body(first_group, groups, tile columns).
+// What a pass derives from the shape and its parts: the block size and the
+// sizes of the per-thread buffers.
+template <typename T>
+struct Plan {
+  static constexpr int L = Lanes<T>::count;
+  TileParts parts;
+  int groups_per_block;
+  idx filters, x_image, y_image;
+
+  Plan(const Conv2dShape& shape, const TileParts& tile_parts, idx target_columns)
+      : parts(tile_parts),
+        groups_per_block(int(std::max<idx>(1, target_columns / (tile_parts.per_image() * L)))),
+        filters(idx(shape.c_out) * shape.c_in),
+        x_image(idx(shape.c_in) * shape.h * shape.w),
+        y_image(idx(shape.c_out) * shape.out_h() * shape.out_w()) {}
+
+  T* lane_buffer() const { return scratch<T, 14>(std::max(x_image, y_image) * L); }
+  // Part p's tile columns of `groups` groups: where group `groups` of a
+  // block starts, and how many a block of that many groups has.
+  idx columns(int p, int groups) const { return idx(groups) * parts.part[p].per_image() * L; }
+};
+
+// Groups [begin, end) in blocks of up to groups_per_block: body(first_group, groups).
 template <typename T, typename Body>
-void for_blocks(const TileGrid& g, int begin, int end, Body&& body) {
-  for (int g0 = begin; g0 < end; g0 += g.groups_per_block) {
-    const int groups = std::min(g.groups_per_block, end - g0);
-    body(g0, groups, idx(groups) * g.per_image * Lanes<T>::count);
-  }
+void for_blocks(const Plan<T>& plan, int begin, int end, Body&& body) {
+  for (int g0 = begin; g0 < end; g0 += plan.groups_per_block) body(g0, std::min(plan.groups_per_block, end - g0));
 }
 
 double direct_macs(const Conv2dShape& s) {
   return double(s.n) * s.c_out * s.out_h() * s.out_w() * s.c_in * 9.0;
 }
 
-// What one pass derives from the shape: the tile grid and the sizes of the
-// per-thread buffers.
-template <typename Tile, typename T>
-struct Plan {
-  using Points = PointMatrices<Tile, T>;
-  static constexpr int L = Lanes<T>::count, points = Points::points;
-  TileGrid g;
-  idx filters, block_tiles, x_image, y_image;
-
-  Plan(const Conv2dShape& shape, idx target_columns)
-      : g(tile_grid<Tile, T>(shape, target_columns)),
-        filters(idx(shape.c_out) * shape.c_in),
-        block_tiles(g.groups_per_block * g.per_image * L),
-        x_image(idx(shape.c_in) * shape.h * shape.w),
-        y_image(idx(shape.c_out) * shape.out_h() * shape.out_w()) {}
-
-  T* lane_buffer() const { return scratch<T, 14>(std::max(x_image, y_image) * L); }
-  idx column_of(int group_in_block) const { return group_in_block * g.per_image * L; }
-};
-
-// V for the `groups` groups from g0 of a block: each group's images into
-// lanes, then transformed. (`lanes`: the thread's lane buffer.)
-template <typename Tile, typename T>
-void block_inputs(const Conv2dShape& s, const Plan<Tile, T>& plan, const T* x, int g0, int groups,
-                  T* lanes, const PointMatrices<Tile, T>& v) {
-  for (int k = 0; k < groups; ++k) {
-    const GroupImages imgs = group_images<T>(s, g0 + k);
-    to_lanes(x + imgs.first * plan.x_image, plan.x_image, imgs.count, lanes);
-    transform_inputs(s, plan.g, lanes, v, plan.column_of(k));
-  }
-}
-
-// Y for the same groups from M: the output transform (pooled and rectified
-// or not) into lanes, then out of them into y.
+// The output transform of one part, pooled and rectified or not.
 template <typename Tile, bool PoolRelu, typename T>
-void block_outputs(const Conv2dShape& s, const Plan<Tile, T>& plan, const PointMatrices<Tile, T>& m, int g0,
-                   int groups, const T* bias, T* lanes, idx y_image, T* y) {
-  for (int k = 0; k < groups; ++k) {
-    const GroupImages imgs = group_images<T>(s, g0 + k);
-    if constexpr (PoolRelu)
-      transform_outputs_pooled(s, plan.g, m, plan.column_of(k), bias, lanes);
-    else
-      transform_outputs(s, plan.g, m, plan.column_of(k), bias, lanes);
-    from_lanes(lanes, y_image, imgs.count, y + imgs.first * y_image);
-  }
+void part_outputs(const Conv2dShape& s, const TilePart& part, const PointMatrices<Tile, T>& m, idx column0,
+                  const T* bias, T* yl) {
+  if constexpr (PoolRelu)
+    transform_outputs_pooled(s, part, m, column0, bias, yl);
+  else
+    transform_outputs(s, part, m, column0, bias, yl);
 }
 
-// The same two steps compiled again for AVX2 + FMA, called only where the CPU
-// has them: the file is built for baseline x86-64, where a Lanes vector is
+// The forward transforms compiled again for AVX2 + FMA, called only where the
+// CPU has them: the file is built for baseline x86-64, where a Lanes vector is
 // two SSE registers and a·b + c two instructions. `flatten` inlines every
 // call inside, so the templates' bodies get this ISA too, and no function
 // shared with the baseline code is compiled for it (the linker could pick
@@ -466,30 +510,19 @@ void block_outputs(const Conv2dShape& s, const Plan<Tile, T>& plan, const PointM
 // batch 64, 2 threads (Zen 1): 2.40–2.54 → 2.04–2.28 ms.
 template <typename Tile, typename T>
 __attribute__((target("avx2,fma"), flatten))
-void block_inputs_avx2(const Conv2dShape& s, const Plan<Tile, T>& plan, const T* x, int g0, int groups, T* lanes,
-                       const PointMatrices<Tile, T>& v) {
-  block_inputs(s, plan, x, g0, groups, lanes, v);
+void transform_inputs_avx2(const Conv2dShape& s, const TilePart& part, const T* xl, const PointMatrices<Tile, T>& v,
+                           idx column0) {
+  transform_inputs(s, part, xl, v, column0);
 }
 
 template <typename Tile, bool PoolRelu, typename T>
 __attribute__((target("avx2,fma"), flatten))
-void block_outputs_avx2(const Conv2dShape& s, const Plan<Tile, T>& plan, const PointMatrices<Tile, T>& m, int g0,
-                        int groups, const T* bias, T* lanes, idx y_image, T* y) {
-  block_outputs<Tile, PoolRelu>(s, plan, m, g0, groups, bias, lanes, y_image, y);
+void part_outputs_avx2(const Conv2dShape& s, const TilePart& part, const PointMatrices<Tile, T>& m, idx column0,
+                       const T* bias, T* yl) {
+  part_outputs<Tile, PoolRelu>(s, part, m, column0, bias, yl);
 }
 
-// dM for the same groups, from dy.
-template <typename Tile, typename T>
-void block_output_grads(const Conv2dShape& s, const Plan<Tile, T>& plan, const T* dy, int g0,
-                        int groups, T* lanes, const PointMatrices<Tile, T>& dm) {
-  for (int k = 0; k < groups; ++k) {
-    const GroupImages imgs = group_images<T>(s, g0 + k);
-    to_lanes(dy + imgs.first * plan.y_image, plan.y_image, imgs.count, lanes);
-    transform_output_grads(s, plan.g, lanes, dm, plan.column_of(k));
-  }
-}
-
-// The forward pass's α² GEMMs M_ξ = U_ξ·V_ξ over one block. Floats call the
+// The forward pass's α_h·α_w GEMMs M_ξ = U_ξ·V_ξ of one part over one block. Floats call the
 // SGEMM micro-kernel straight on U packed once (in the filter cache) and on V
 // as the input transform wrote it, in packed panels of nr columns: nothing is
 // packed per block and there are no edge tiles (M has ⌈c_out/mr⌉·mr rows and
@@ -545,77 +578,135 @@ T* aligned_scratch(idx count) {
 }
 
 // The forward pass: blocks of groups handed to whichever thread is free; per
-// block, the lane transposes and transforms of each group around the α²
-// GEMMs. PoolRelu: the output pooled and rectified (transform_outputs_pooled).
-template <typename Tile, bool PoolRelu, typename T>
-void forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
-  using P = Plan<Tile, T>;
-  const P plan(s, kForwardColumns);
+// block, each group's images into lanes and through every part's input
+// transform, each part's GEMMs, then each group's output transforms and out
+// of lanes. PoolRelu: the output pooled and rectified
+// (transform_outputs_pooled), the parts pooled_parts'; otherwise one square
+// part.
+template <bool PoolRelu, typename T>
+void forward(const Conv2dShape& s, const TileParts& parts, const T* x, const T* w, const T* bias, T* y) {
+  const Plan<T> plan(s, parts, kForwardColumns);
   const idx y_image = PoolRelu ? idx(s.c_out) * (s.out_h() / 2) * (s.out_w() / 2) : plan.y_image;
   const ForwardGemms<T> gemms;
-  const idx rows = round_up(s.c_out, gemms.mr), max_columns = round_up(plan.block_tiles, gemms.nr);
-  const T* u = transformed_filters<Tile>(s, w, gemms.nr > 0 ? gemms.mr : 0);
+  const idx rows = round_up(s.c_out, gemms.mr);
+  // Per part: its U, and where its V and M start in the thread's buffers
+  // (multiples of 16 elements, so each stays 64-byte aligned).
+  struct PartData {
+    const T* u;
+    idx v_offset, m_offset;
+  };
+  PartData data[4];
+  std::vector<T> spill[4];
+  idx v_size = 0, m_size = 0;
+  for (int p = 0; p < parts.count; ++p)
+    with_tile<PoolRelu>(parts.part[p], [&](auto tile) {
+      using Points = PointMatrices<decltype(tile), T>;
+      const idx max_columns = round_up(plan.columns(p, plan.groups_per_block), gemms.nr);
+      data[p] = {transformed_filters<decltype(tile)>(s, w, gemms.nr > 0 ? gemms.mr : 0, spill[p]), v_size, m_size};
+      v_size += Points::size_for(s.c_in, max_columns);
+      m_size += Points::size_for(rows, max_columns);
+    });
   const bool avx2 = std::is_same_v<T, float> && active_simd_level() >= SimdLevel::avx2;
   // Blocks are taken in turn (a forward output does not depend on which
   // thread computed it), at least two per thread.
   const int group_total = group_count<T>(s);
-  const int chunk = std::max(1, std::min(plan.g.groups_per_block, group_total / (2 * omp_get_max_threads())));
+  const int chunk = std::max(1, std::min(plan.groups_per_block, group_total / (2 * omp_get_max_threads())));
   for_shared_chunks(group_total, chunk, direct_macs(s), [&](int begin, int end, int) {
-    T* v_buffer = aligned_scratch<T, 11>(P::Points::size_for(s.c_in, max_columns));
-    T* m_buffer = aligned_scratch<T, 12>(P::Points::size_for(rows, max_columns));
+    T* v_buffer = aligned_scratch<T, 11>(v_size);
+    T* m_buffer = aligned_scratch<T, 12>(m_size);
     T* lanes = plan.lane_buffer();
-    for_blocks<T>(plan.g, begin, end, [&](int g0, int groups, idx tiles) {
-      const idx columns = round_up(tiles, gemms.nr);
-      const typename P::Points v(v_buffer, s.c_in, columns, gemms.nr), m(m_buffer, rows, columns);
-      if (avx2)
-        block_inputs_avx2(s, plan, x, g0, groups, lanes, v);
-      else
-        block_inputs(s, plan, x, g0, groups, lanes, v);
-      if (columns > tiles)
-        for (int p = 0; p < P::points; ++p)
-          for (int ci = 0; ci < s.c_in; ++ci) std::fill_n(v.at(ci, tiles) + p * v.stride, columns - tiles, T(0));
-      gemms.run(s, u, v, m);
-      if (avx2)
-        block_outputs_avx2<Tile, PoolRelu>(s, plan, m, g0, groups, bias, lanes, y_image, y);
-      else
-        block_outputs<Tile, PoolRelu>(s, plan, m, g0, groups, bias, lanes, y_image, y);
+    for_blocks(plan, begin, end, [&](int g0, int groups) {
+      // Part p's V and M for this block, as the tile type's matrices.
+      auto matrices = [&](int p, auto tile) {
+        using Points = PointMatrices<decltype(tile), T>;
+        const idx columns = round_up(plan.columns(p, groups), gemms.nr);
+        return std::pair{Points(v_buffer + data[p].v_offset, s.c_in, columns, gemms.nr),
+                         Points(m_buffer + data[p].m_offset, rows, columns)};
+      };
+      for (int k = 0; k < groups; ++k) {
+        const GroupImages imgs = group_images<T>(s, g0 + k);
+        to_lanes(x + imgs.first * plan.x_image, plan.x_image, imgs.count, lanes);
+        for (int p = 0; p < parts.count; ++p)
+          with_tile<PoolRelu>(parts.part[p], [&](auto tile) {
+            const auto v = matrices(p, tile).first;
+            if (avx2)
+              transform_inputs_avx2(s, parts.part[p], lanes, v, plan.columns(p, k));
+            else
+              transform_inputs(s, parts.part[p], lanes, v, plan.columns(p, k));
+          });
+      }
+      for (int p = 0; p < parts.count; ++p)
+        with_tile<PoolRelu>(parts.part[p], [&](auto tile) {
+          const auto [v, m] = matrices(p, tile);
+          const idx tiles = plan.columns(p, groups);
+          for (int point = 0; point < v.points; ++point)
+            for (int ci = 0; ci < s.c_in; ++ci)
+              std::fill_n(v.at(ci, tiles) + point * v.stride, v.tiles - tiles, T(0));
+          gemms.run(s, data[p].u, v, m);
+        });
+      for (int k = 0; k < groups; ++k) {
+        const GroupImages imgs = group_images<T>(s, g0 + k);
+        for (int p = 0; p < parts.count; ++p)
+          with_tile<PoolRelu>(parts.part[p], [&](auto tile) {
+            using Tile = decltype(tile);
+            const auto m = matrices(p, tile).second;
+            if (avx2)
+              part_outputs_avx2<Tile, PoolRelu>(s, parts.part[p], m, plan.columns(p, k), bias, lanes);
+            else
+              part_outputs<Tile, PoolRelu>(s, parts.part[p], m, plan.columns(p, k), bias, lanes);
+          });
+        from_lanes(lanes, y_image, imgs.count, y + imgs.first * y_image);
+      }
     });
   });
 }
 
 // Both gradients in one sweep (dx or dw may be null): each block's dy tiles
 // are transformed once, for the grad-input GEMMs and the grad-weight GEMMs.
+// Tile is square; one part covers the output.
 template <typename Tile, typename T>
 void backward(const Conv2dShape& s, const T* x, const T* dy, const T* w, T* dx, T* dw) {
-  using P = Plan<Tile, T>;
-  const P plan(s, kBackwardColumns);
-  const idx u_size = P::points * plan.filters;
-  const T* u = dx ? transformed_filters<Tile>(s, w) : nullptr;
+  using Points = PointMatrices<Tile, T>;
+  const Plan<T> plan(s, square_parts(s, Tile::mh), kBackwardColumns);
+  const TilePart& part = plan.parts.part[0];
+  const idx u_size = Points::points * plan.filters;
+  std::vector<T> spill;
+  const T* u = dx ? transformed_filters<Tile>(s, w, 0, spill) : nullptr;
   // One partial dU per thread, summed below in thread order.
   T* partials = dw ? scratch<T, 13>(u_size * omp_get_max_threads()) : nullptr;
+  const idx block_tiles = plan.columns(0, plan.groups_per_block);
   const int chunks = for_image_chunks(group_count<T>(s), direct_macs(s), [&](int begin, int end, int thread) {
-    T* dm_buffer = scratch<T, 12>(P::Points::size_for(s.c_out, plan.block_tiles));
-    T* v_buffer = scratch<T, 11>(P::Points::size_for(s.c_in, plan.block_tiles));
+    T* dm_buffer = scratch<T, 12>(Points::size_for(s.c_out, block_tiles));
+    T* v_buffer = scratch<T, 11>(Points::size_for(s.c_in, block_tiles));
     T* lanes = plan.lane_buffer();
-    for_blocks<T>(plan.g, begin, end, [&](int g0, int groups, idx tiles) {
+    for_blocks(plan, begin, end, [&](int g0, int groups) {
+      const idx tiles = plan.columns(0, groups);
       // v holds V for grad-weight, then dV for grad-input.
-      const typename P::Points dm(dm_buffer, s.c_out, tiles), v(v_buffer, s.c_in, tiles);
-      block_output_grads(s, plan, dy, g0, groups, lanes, dm);
+      const Points dm(dm_buffer, s.c_out, tiles), v(v_buffer, s.c_in, tiles);
+      for (int k = 0; k < groups; ++k) {
+        const GroupImages imgs = group_images<T>(s, g0 + k);
+        to_lanes(dy + imgs.first * plan.y_image, plan.y_image, imgs.count, lanes);
+        transform_output_grads(s, part, lanes, dm, plan.columns(0, k));
+      }
       if (dw) {
-        block_inputs(s, plan, x, g0, groups, lanes, v);
+        for (int k = 0; k < groups; ++k) {
+          const GroupImages imgs = group_images<T>(s, g0 + k);
+          to_lanes(x + imgs.first * plan.x_image, plan.x_image, imgs.count, lanes);
+          transform_inputs(s, part, lanes, v, plan.columns(0, k));
+        }
         T* du = partials + thread * u_size;
-        for (int p = 0; p < P::points; ++p)
+        for (int p = 0; p < Points::points; ++p)
           gemm(false, true, s.c_out, s.c_in, int(tiles), T(1), dm.matrix(p), int(tiles),
                v.matrix(p), int(tiles), g0 == begin ? T(0) : T(1), du + p * plan.filters, s.c_in);
       }
       if (dx) {
-        for (int p = 0; p < P::points; ++p)
+        for (int p = 0; p < Points::points; ++p)
           gemm(true, false, s.c_in, int(tiles), s.c_out, T(1), u + p * plan.filters, s.c_in,
                dm.matrix(p), int(tiles), T(0), v.matrix(p), int(tiles));
         for (int k = 0; k < groups; ++k) {
           const GroupImages imgs = group_images<T>(s, g0 + k);
-          std::fill_n(lanes, plan.x_image * P::L, T(0));
-          transform_input_grads(s, plan.g, v, plan.column_of(k), lanes);
+          std::fill_n(lanes, plan.x_image * plan.L, T(0));
+          transform_input_grads(s, part, v, plan.columns(0, k), lanes);
           from_lanes(lanes, plan.x_image, imgs.count, dx + imgs.first * plan.x_image);
         }
       }
@@ -626,9 +717,9 @@ void backward(const Conv2dShape& s, const T* x, const T* dy, const T* w, T* dx, 
     for (idx e = 0; e < u_size; ++e) partials[e] += partials[t * u_size + e];
   // dW[co][ci] = Gᵀ dU[·][co][ci] G.
   for (idx f = 0; f < plan.filters; ++f) {
-    T points[P::points];
-    for (int p = 0; p < P::points; ++p) points[p] = partials[p * plan.filters + f];
-    sandwich<Tile::alpha, 3, typename Tile::FilterAdjoint>(points, dw + 9 * f);
+    T points[Points::points];
+    for (int p = 0; p < Points::points; ++p) points[p] = partials[p * plan.filters + f];
+    Tile::filter_adjoint(points, dw + 9 * f);
   }
 }
 
@@ -641,26 +732,28 @@ void check(const Conv2dShape& s, const char* op, std::initializer_list<const voi
     if (p == nullptr) throw std::invalid_argument(std::string(op) + ": null pointer argument");
 }
 
-// Tiles of one image for a tile size.
-template <typename Tile>
-long long tiles_per_image(const Conv2dShape& s) {
-  return (long long)((s.out_h() + Tile::m - 1) / Tile::m) * ((s.out_w() + Tile::m - 1) / Tile::m);
+int tile_size(WinogradTile tile) {
+  switch (tile) {
+    case WinogradTile::f2x2: return 2;
+    case WinogradTile::f4x4: return 4;
+    case WinogradTile::f6x6: break;
+  }
+  return 6;
 }
 
-// Transform-domain work of a tile over the whole batch: tiles × α².
-template <typename Tile>
-long long transform_work(const Conv2dShape& s) {
-  return s.n * tiles_per_image<Tile>(s) * Tile::alpha * Tile::alpha;
+// Transform-domain work of a pass over the whole batch: Σ tiles × α_h·α_w.
+long long transform_work(const Conv2dShape& s, const TileParts& parts) {
+  long long work = 0;
+  for (int p = 0; p < parts.count; ++p)
+    work += parts.part[p].per_image() * (parts.part[p].mh + 2) * (parts.part[p].mw + 2);
+  return s.n * work;
 }
 
 // The forward pass for `tile` (shape and pointers already checked).
 template <bool PoolRelu, typename T>
 void run_forward(WinogradTile tile, const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
-  switch (tile) {
-    case WinogradTile::f2x2: return forward<F2x2, PoolRelu>(s, x, w, bias, y);
-    case WinogradTile::f4x4: return forward<F4x4, PoolRelu>(s, x, w, bias, y);
-    case WinogradTile::f6x6: return forward<F6x6, PoolRelu>(s, x, w, bias, y);
-  }
+  const int m = tile_size(tile);
+  forward<PoolRelu>(s, PoolRelu ? pooled_parts(s, m) : square_parts(s, m), x, w, bias, y);
 }
 
 // The backward pass for `tile` (shape and pointers already checked; op names
@@ -669,8 +762,8 @@ template <typename T>
 void run_backward(const char* op, WinogradTile tile, const Conv2dShape& s, const T* x, const T* dy, const T* w,
                   T* dx, T* dw) {
   switch (tile) {
-    case WinogradTile::f2x2: return backward<F2x2>(s, x, dy, w, dx, dw);
-    case WinogradTile::f4x4: return backward<F4x4>(s, x, dy, w, dx, dw);
+    case WinogradTile::f2x2: return backward<Tile2<F2x2, F2x2>>(s, x, dy, w, dx, dw);
+    case WinogradTile::f4x4: return backward<Tile2<F4x4, F4x4>>(s, x, dy, w, dx, dw);
     case WinogradTile::f6x6: break;
   }
   throw std::invalid_argument(std::string(op) + ": F(6x6, 3x3) tiles are forward only");
@@ -684,18 +777,20 @@ bool winograd_supports(const Conv2dShape& s) {
 }
 
 long long winograd_tiles(const Conv2dShape& s, WinogradTile tile) {
-  if (tile == WinogradTile::f2x2) return s.n * tiles_per_image<F2x2>(s);
-  if (tile == WinogradTile::f4x4) return s.n * tiles_per_image<F4x4>(s);
-  return s.n * tiles_per_image<F6x6>(s);
+  return s.n * square_parts(s, tile_size(tile)).per_image();
 }
 
 WinogradTile winograd_tile_for(const Conv2dShape& s) {
-  return transform_work<F4x4>(s) < transform_work<F2x2>(s) ? WinogradTile::f4x4 : WinogradTile::f2x2;
+  return transform_work(s, square_parts(s, 4)) < transform_work(s, square_parts(s, 2)) ? WinogradTile::f4x4
+                                                                                       : WinogradTile::f2x2;
 }
 
 WinogradTile winograd_pooled_tile_for(const Conv2dShape& s) {
-  const long long least = std::min(transform_work<F4x4>(s), transform_work<F2x2>(s));
-  return transform_work<F6x6>(s) < least ? WinogradTile::f6x6 : winograd_tile_for(s);
+  WinogradTile best = WinogradTile::f2x2;
+  for (WinogradTile tile : {WinogradTile::f4x4, WinogradTile::f6x6})
+    if (transform_work(s, pooled_parts(s, tile_size(tile))) < transform_work(s, pooled_parts(s, tile_size(best))))
+      best = tile;
+  return best;
 }
 
 template <typename T>

@@ -50,8 +50,9 @@ enum class WinogradTile { f2x2, f4x4, f6x6 };
 // F(2×2) for 2×2. conv2d_forward and the backward passes take it, so
 // training's forward and backward passes use the same tile.
 WinogradTile winograd_tile_for(const Conv2dShape& s);
-// The tile of all three with the least transform-domain work, for the fused
-// inference pass (conv2d_pool.h): F(6×6) for 11×11 (256 vs 324).
+// The tile of all three with the least transform-domain work for the fused
+// inference pass (winograd_conv2d_pool_relu_forward's tiling; ties go to the
+// smaller tile): F(6×6) for 11×11 (196 vs 256 for F(4×4)).
 WinogradTile winograd_pooled_tile_for(const Conv2dShape& s);
 
 // Output tiles of the whole batch (n · ⌈out_h/m⌉ · ⌈out_w/m⌉) for `tile`.
@@ -68,7 +69,11 @@ void winograd_conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const
 // The forward pass with its output max-pooled over 2×2 windows (stride 2,
 // floor mode) and rectified, in the output transform:
 // y = n × c_out × ⌊out_h/2⌋ × ⌊out_w/2⌋ (conv2d_pool.h). Needs an output of
-// at least 2×2.
+// at least 2×2. It computes only the 2⌊out/2⌋ outputs the windows read,
+// along each axis in tiles of `tile`'s m and, where m does not divide that,
+// one narrower tile of the rest (2 or 4) at the end: 11×11 with F(6×6) is
+// one 6×6, one 6×4, one 4×6 and one 4×4 tile per image, 196 transform
+// points where four 6×6 tiles had 256.
 template <typename T>
 void winograd_conv2d_pool_relu_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y,
                                        WinogradTile tile);

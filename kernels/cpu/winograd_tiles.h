@@ -3,8 +3,9 @@
 //   Bᵀ (input), G (filter), Aᵀ (output)   for the forward pass, and
 //   B, Gᵀ, A (their transposes)           for the backward passes.
 // A 2-D transform X ↦ F·X·Fᵀ applies the 1-D one to rows, then to columns
-// (sandwich below). Each apply() computes out = F·in, reading `in` with
-// stride is and writing `out` with stride os; T is a scalar or a SIMD vector.
+// (sandwich and Tile2 below). Each apply() computes out = F·in, reading `in`
+// with stride is and writing `out` with stride os; T is a scalar or a SIMD
+// vector.
 //
 // F(m×m, 3×3) turns an α×α input patch (α = m + 2) into m×m outputs with α²
 // multiplications instead of 9m²: F(2×2) 16 for 4 outputs (2.25× fewer),
@@ -258,13 +259,52 @@ struct F6x6 {
   };
 };
 
-// z = F · x · Fᵀ for an In×In tile x and the Out×In matrix F of Transform
-// (both row-major): rows of x first (x·Fᵀ), then the columns of that.
-template <int In, int Out, typename Transform, typename T>
+// z = D · x · Aᵀ for an InH×InW tile x (row-major), D the OutH×InH matrix of
+// Down and A the OutW×InW matrix of Across: the rows of x first (x·Aᵀ), then
+// the columns of that.
+template <int InH, int InW, int OutH, int OutW, typename Down, typename Across, typename T>
 void sandwich(const T* x, T* z) {
-  T rows[In * Out];
-  for (int r = 0; r < In; ++r) Transform::apply(x + r * In, 1, rows + r * Out, 1);
-  for (int c = 0; c < Out; ++c) Transform::apply(rows + c, Out, z + c, Out);
+  T rows[InH * OutW];
+  for (int r = 0; r < InH; ++r) Across::apply(x + r * InW, 1, rows + r * OutW, 1);
+  for (int c = 0; c < OutW; ++c) Down::apply(rows + c, OutW, z + c, OutW);
 }
+
+// A tile of Down::m × Across::m outputs, read from an α_down × α_across
+// input patch: Down's transforms run down the columns, Across's along the
+// rows. The square tiles are Tile2<F, F>; the fused inference pass also takes
+// narrower tiles at its bottom and right edges (conv2d_winograd.h), and
+// F(6×6)'s transforms have no adjoints, so only the forward steps compile
+// for a tile with F6x6 in it.
+template <typename Down, typename Across>
+struct Tile2 {
+  static constexpr int mh = Down::m, mw = Across::m;          // outputs down, across
+  static constexpr int ah = Down::alpha, aw = Across::alpha;  // patch rows, columns
+  static constexpr int points = ah * aw;
+
+  template <typename T>
+  static void input(const T* d, T* v) {  // V = Bᵀ d B
+    sandwich<ah, aw, ah, aw, typename Down::Input, typename Across::Input>(d, v);
+  }
+  template <typename T>
+  static void filter(const T* g, T* u) {  // U = G g Gᵀ
+    sandwich<3, 3, ah, aw, typename Down::Filter, typename Across::Filter>(g, u);
+  }
+  template <typename T>
+  static void output(const T* m, T* y) {  // Y = Aᵀ M A
+    sandwich<ah, aw, mh, mw, typename Down::Output, typename Across::Output>(m, y);
+  }
+  template <typename T>
+  static void input_adjoint(const T* dv, T* dd) {  // dd = B dV Bᵀ
+    sandwich<ah, aw, ah, aw, typename Down::InputAdjoint, typename Across::InputAdjoint>(dv, dd);
+  }
+  template <typename T>
+  static void filter_adjoint(const T* du, T* dg) {  // dg = Gᵀ dU G
+    sandwich<ah, aw, 3, 3, typename Down::FilterAdjoint, typename Across::FilterAdjoint>(du, dg);
+  }
+  template <typename T>
+  static void output_adjoint(const T* dy, T* dm) {  // dM = A dY Aᵀ
+    sandwich<mh, mw, ah, aw, typename Down::OutputAdjoint, typename Across::OutputAdjoint>(dy, dm);
+  }
+};
 
 }  // namespace gc::cpu::winograd

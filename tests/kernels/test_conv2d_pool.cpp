@@ -12,6 +12,7 @@
 #include <omp.h>
 
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -28,9 +29,12 @@ namespace {
 
 idx pooled_size(const Conv2dShape& s) { return idx(s.n) * s.c_out * (s.out_h() / 2) * (s.out_w() / 2); }
 
+// conv2d_pool_relu_forward on its own path, or, given a tile, the Winograd
+// pooled pass with that tile.
 template <typename T>
-void check_fused(const Conv2dShape& s, unsigned seed, bool with_bias) {
-  SCOPED_TRACE(describe(s) + " seed=" + std::to_string(seed) + (with_bias ? "" : " no bias"));
+void check_fused(const Conv2dShape& s, unsigned seed, bool with_bias, std::optional<WinogradTile> tile = {}) {
+  SCOPED_TRACE(describe(s) + " seed=" + std::to_string(seed) + (with_bias ? "" : " no bias") +
+               (tile ? " tile " + std::to_string(int(*tile)) : ""));
   std::mt19937 rng(seed);
   const auto x = random_vector<T>(x_size(s), rng);
   const auto w = random_vector<T>(w_size(s), rng);
@@ -43,11 +47,16 @@ void check_fused(const Conv2dShape& s, unsigned seed, bool with_bias) {
   for_each_tap(s, [&](idx xi, idx wi, idx yi) { conv.add(yi, double(x[xi]) * double(w[wi])); });
 
   auto y = nan_vector<T>(pooled_size(s));
-  conv2d_pool_relu_forward<T>(s, x.data(), w.data(), with_bias ? bias.data() : nullptr, y.data());
+  const T* b = with_bias ? bias.data() : nullptr;
+  if (tile)
+    winograd_conv2d_pool_relu_forward<T>(s, x.data(), w.data(), b, y.data(), *tile);
+  else
+    conv2d_pool_relu_forward<T>(s, x.data(), w.data(), b, y.data());
+  if (!tile && conv2d_uses_winograd(s, ConvPass::forward)) tile = winograd_pooled_tile_for(s);
   double largest = 0;
-  if (conv2d_uses_winograd(s, ConvPass::forward)) {
+  if (tile) {
     // The tiles' shares of test_conv2d_winograd.cpp.
-    const double share = winograd_pooled_tile_for(s) == WinogradTile::f6x6 ? 10.0 : 4.0;
+    const double share = *tile == WinogradTile::f6x6 ? 10.0 : 4.0;
     for (double m : conv.magnitude) largest = std::max(largest, share * m);
   }
   int failures = 0;
@@ -109,16 +118,39 @@ TEST_P(ConvPoolPath, DoubleMatchesTheDefinition) {
   for (const auto& s : shapes()) check_fused<double>(s, seed++, true);
 }
 
+// The Winograd pooled pass covers the outputs its windows read with tiles of
+// m and one narrower tile (2 or 4) at the bottom and right where m does not
+// divide them: every tile on shapes that leave rests of 2 and 4 down and
+// across, padded, with a part-filled lane group.
+TEST_P(ConvPoolPath, WinogradEdgeTilesMatchTheDefinition) {
+  const Conv2dShape shapes[] = {
+      {3, 5, 13, 13, 6, 3, 3},              // 10 read: F(6×6) 6 + 4, F(4×4) 4 + 4 + 2
+      {9, 4, 10, 14, 5, 3, 3},              // 8 × 12 read: 6 + 2 down
+      {2, 3, 6, 9, 4, 3, 3, 1, 1, 1, 1},    // 6 × 8 read: 4 + 2 down for F(4×4), 6 + 2 across for F(6×6)
+      {17, 2, 4, 7, 3, 3, 3},               // 2 × 4 read: one narrower tile only
+      {1, 6, 16, 12, 2, 3, 3, 1, 1, 2, 0},  // 18 × 10 read: 6 + 6 + 6 down, 6 + 4 across
+  };
+  unsigned seed = 400;
+  for (const Conv2dShape& s : shapes)
+    for (WinogradTile tile : {WinogradTile::f2x2, WinogradTile::f4x4, WinogradTile::f6x6}) {
+      check_fused<float>(s, seed++, true, tile);
+      check_fused<double>(s, seed++, true, tile);
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Simd, ConvPoolPath, ::testing::Values(SimdLevel::scalar, SimdLevel::avx2),
                          [](const auto& info) { return std::string(simd_name(info.param)); });
 
 // Winograd's pooled output transform against Winograd's output, then the
 // pool and ReLU kernels: the same values bit for bit (the bias after the max
-// rounds the same as before it), for every tile and padding.
+// rounds the same as before it), for every tile and padding. The pooled
+// windows read 12 × 12 and 12 × 24 outputs, multiples of every tile, so the
+// pooled pass has no narrower edge tiles and its tiles are the unpooled
+// pass's.
 TEST(ConvPool, WinogradPooledOutputMatchesWinogradThenPoolBitForBit) {
   omp_set_num_threads(2);
   unsigned seed = 300;
-  for (const Conv2dShape& s : {Conv2dShape{16, 8, 13, 13, 9, 3, 3}, Conv2dShape{9, 10, 8, 11, 8, 3, 3, 1, 1, 1, 1}})
+  for (const Conv2dShape& s : {Conv2dShape{16, 8, 14, 14, 9, 3, 3}, Conv2dShape{9, 10, 12, 25, 8, 3, 3, 1, 1, 1, 1}})
     for (WinogradTile tile : {WinogradTile::f2x2, WinogradTile::f4x4, WinogradTile::f6x6}) {
       SCOPED_TRACE(describe(s) + " tile " + std::to_string(int(tile)));
       std::mt19937 rng(seed++);

@@ -118,10 +118,14 @@ TEST(Conv2dWinograd, TileChoiceMinimisesTransformWork) {
   EXPECT_EQ(winograd_tile_for({1, 32, 13, 13, 64, 3, 3}), WinogradTile::f4x4);  // 11×11: 324 vs 576
   EXPECT_EQ(winograd_tile_for({1, 64, 5, 5, 64, 3, 3}), WinogradTile::f4x4);    // 3×3: 36 vs 64
   EXPECT_EQ(winograd_tile_for({1, 8, 4, 4, 8, 3, 3}), WinogradTile::f2x2);      // 2×2: 36 vs 16
-  // The fused inference pass may also take F(6×6).
-  EXPECT_EQ(winograd_pooled_tile_for({1, 32, 13, 13, 64, 3, 3}), WinogradTile::f6x6);  // 11×11: 256 vs 324
-  EXPECT_EQ(winograd_pooled_tile_for({1, 64, 5, 5, 64, 3, 3}), WinogradTile::f4x4);    // 3×3: 64 vs 36
-  EXPECT_EQ(winograd_pooled_tile_for({1, 8, 4, 4, 8, 3, 3}), WinogradTile::f2x2);      // 2×2: 64 vs 16
+  // The fused inference pass may also take F(6×6), and covers only the
+  // outputs its pool windows read, with narrower tiles at the edges:
+  // transform points per image for F(2×2), F(4×4), F(6×6); ties keep the
+  // smaller tile.
+  EXPECT_EQ(winograd_pooled_tile_for({1, 32, 13, 13, 64, 3, 3}), WinogradTile::f6x6);  // 10 read: 400, 256, 196
+  EXPECT_EQ(winograd_pooled_tile_for({1, 8, 14, 15, 8, 3, 3}), WinogradTile::f6x6);    // 12 read: 576, 324, 256
+  EXPECT_EQ(winograd_pooled_tile_for({1, 8, 10, 11, 8, 3, 3}), WinogradTile::f4x4);    // 8 read: 256, 144, 144
+  EXPECT_EQ(winograd_pooled_tile_for({1, 64, 5, 5, 64, 3, 3}), WinogradTile::f2x2);    // 2 read: 16 each
 }
 
 TEST(Conv2dWinograd, F6x6HasNoBackwardPass) {
