@@ -8,9 +8,11 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
+#include <exception>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace gc::serve {
 
@@ -34,24 +36,35 @@ struct LoadConnection {
   bool alive = true;
 };
 
+void validate(const LoadOptions& options) {
+  if (options.connections < 1 || options.inflight < 1 || options.batch < 1 || options.batch > 65535 ||
+      options.duration_s <= 0 || options.threads < 1)
+    throw std::invalid_argument("connections, inflight, batch, duration and threads must be positive");
+  const size_t image_count = options.images.size() / options.image_pixels;
+  if (image_count == 0 || options.images.size() % options.image_pixels != 0)
+    throw std::invalid_argument("images must hold a whole number of images, at least one");
+  if (!options.expected_classes.empty() && options.expected_classes.size() != image_count)
+    throw std::invalid_argument("expected_classes must have one entry per image");
+  if (!options.labels.empty() && options.labels.size() != image_count)
+    throw std::invalid_argument("labels must have one entry per image");
+}
+
+// One thread's share of the load: its connections, on its own epoll set,
+// recording latencies into the histogram all threads share (its cells are
+// atomic).
 class LoadRun {
  public:
-  explicit LoadRun(const LoadOptions& options) : options_(options) {
-    if (options.connections < 1 || options.inflight < 1 || options.batch < 1 || options.batch > 65535 ||
-        options.duration_s <= 0)
-      throw std::invalid_argument("connections, inflight, batch and duration must be positive");
-    image_count_ = options.images.size() / options.image_pixels;
-    if (image_count_ == 0 || options.images.size() % options.image_pixels != 0)
-      throw std::invalid_argument("images must hold a whole number of images, at least one");
-    if (!options.expected_classes.empty() && options.expected_classes.size() != image_count_)
-      throw std::invalid_argument("expected_classes must have one entry per image");
-    if (!options.labels.empty() && options.labels.size() != image_count_)
-      throw std::invalid_argument("labels must have one entry per image");
+  LoadRun(const LoadOptions& options, int connections, uint64_t first_request, LatencyHistogram& latency_us)
+      : options_(options),
+        image_count_(options.images.size() / options.image_pixels),
+        next_image_(first_request),
+        latency_us_(latency_us) {
+    connect_all(connections);
   }
 
-  LoadReport run() {
-    connect_all();
-    auto start = Clock::now();
+  // Sends from `start` for the options' duration; the report's seconds run
+  // from `start` to this thread's last answer, and it has no percentiles.
+  LoadReport run(Clock::time_point start) {
     auto stop_sending = start + std::chrono::duration_cast<Clock::duration>(
                                     std::chrono::duration<double>(options_.duration_s));
     auto give_up = stop_sending + std::chrono::duration_cast<Clock::duration>(
@@ -72,18 +85,15 @@ class LoadRun {
     }
     report_.seconds = std::chrono::duration<double>(last_answer_ - start).count();
     for (auto& c : connections_) report_.lost += c.outstanding.size();
-    report_.p50_us = static_cast<double>(latency_us_.percentile(0.50));
-    report_.p90_us = static_cast<double>(latency_us_.percentile(0.90));
-    report_.p99_us = static_cast<double>(latency_us_.percentile(0.99));
-    report_.p999_us = static_cast<double>(latency_us_.percentile(0.999));
-    ::close(epoll_fd_);
     return report_;
   }
 
+  ~LoadRun() { ::close(epoll_fd_); }
+
  private:
-  void connect_all() {
+  void connect_all(int connections) {
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-    connections_.resize(options_.connections);
+    connections_.resize(connections);
     for (size_t i = 0; i < connections_.size(); ++i) {
       auto& c = connections_[i];
       c.client = std::make_unique<Client>(options_.host, options_.port);
@@ -241,17 +251,31 @@ class LoadRun {
   }
 
   const LoadOptions& options_;
-  size_t image_count_ = 0;
+  size_t image_count_;
   int epoll_fd_ = -1;
   std::vector<LoadConnection> connections_;
   bool sending_ = true;
   uint64_t next_request_id_ = 1;
-  uint64_t next_image_ = 0;
+  uint64_t next_image_;  // the request count that picks the next request's images
   std::vector<uint8_t> batch_pixels_;
   Clock::time_point last_answer_ = Clock::now();
-  LatencyHistogram latency_us_;
+  LatencyHistogram& latency_us_;
   LoadReport report_;
 };
+
+void add_counts(LoadReport& total, const LoadReport& part) {
+  total.seconds = std::max(total.seconds, part.seconds);
+  total.requests_sent += part.requests_sent;
+  total.requests_ok += part.requests_ok;
+  total.images_ok += part.images_ok;
+  total.wrong_answers += part.wrong_answers;
+  total.unmatched_ids += part.unmatched_ids;
+  total.lost += part.lost;
+  total.connection_failures += part.connection_failures;
+  for (const auto& [name, count] : part.errors) total.errors[name] += count;
+  total.label_checked += part.label_checked;
+  total.label_matches += part.label_matches;
+}
 
 }  // namespace
 
@@ -261,7 +285,43 @@ uint64_t LoadReport::error_total() const {
   return total;
 }
 
-LoadReport run_load(const LoadOptions& options) { return LoadRun(options).run(); }
+LoadReport run_load(const LoadOptions& options) {
+  validate(options);
+  // Every connection is made before any thread starts sending; thread t
+  // takes connections t, t + threads, ... in count and starts its images
+  // t/threads of the way through the set.
+  const int threads = std::min(options.threads, options.connections);
+  const uint64_t image_count = options.images.size() / options.image_pixels;
+  LatencyHistogram latency_us;
+  std::vector<std::unique_ptr<LoadRun>> runs;
+  for (int t = 0; t < threads; ++t)
+    runs.push_back(std::make_unique<LoadRun>(options, (options.connections - t + threads - 1) / threads,
+                                             t * image_count / threads / options.batch, latency_us));
+  std::vector<LoadReport> parts(threads);
+  std::vector<std::exception_ptr> errors(threads);
+  const auto start = Clock::now();
+  {
+    std::vector<std::jthread> workers;
+    for (int t = 1; t < threads; ++t)
+      workers.emplace_back([&, t] {
+        try {
+          parts[t] = runs[t]->run(start);
+        } catch (...) {
+          errors[t] = std::current_exception();
+        }
+      });
+    parts[0] = runs[0]->run(start);
+  }
+  for (const auto& error : errors)
+    if (error) std::rethrow_exception(error);
+  LoadReport report;
+  for (const LoadReport& part : parts) add_counts(report, part);
+  report.p50_us = static_cast<double>(latency_us.percentile(0.50));
+  report.p90_us = static_cast<double>(latency_us.percentile(0.90));
+  report.p99_us = static_cast<double>(latency_us.percentile(0.99));
+  report.p999_us = static_cast<double>(latency_us.percentile(0.999));
+  return report;
+}
 
 std::string format_report(const LoadReport& r) {
   std::ostringstream out;

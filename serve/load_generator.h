@@ -1,6 +1,8 @@
 // Load generator for the serving protocol: many connections, each keeping a
-// fixed number of PREDICT requests in flight, driven from one thread with
-// epoll (the server usually shares the machine). Checks every answer: the
+// fixed number of PREDICT requests in flight, driven with epoll from one
+// thread or, with threads > 1, split among that many (the server usually
+// shares the machine, and one client thread's turnaround can be what the
+// server waits for). Checks every answer: the
 // request id must be one this connection is waiting for, the status OK, the
 // image count right, and the class the expected one when expected classes
 // are given.
@@ -22,6 +24,7 @@ struct LoadOptions {
   double duration_s = 10;   // sending stops after this; answers are awaited up to drain_timeout_s more
   double drain_timeout_s = 5;
   int batch = 1;            // images per request
+  int threads = 1;          // client threads, each with its share of the connections
   bool want_logits = false;
   // uint8 images, image_pixels each; requests take them in turn.
   std::vector<uint8_t> images;

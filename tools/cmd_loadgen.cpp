@@ -58,8 +58,9 @@ void loadgen_command(LoadgenArgs& args) {
                 args.model_file.c_str(), static_cast<long long>(n), static_cast<long long>(kOfflineBatch),
                 offline_images_per_s);
   }
-  std::printf("loadgen: %d connections x %d in flight, batch %d, %.1f s against %s:%d\n", load.connections,
-              load.inflight, load.batch, load.duration_s, load.host.c_str(), load.port);
+  std::printf("loadgen: %d connections x %d in flight, batch %d, %d thread(s), %.1f s against %s:%d\n",
+              load.connections, load.inflight, load.batch, load.threads, load.duration_s, load.host.c_str(),
+              load.port);
   auto report = serve::run_load(load);
   std::printf("%s", serve::format_report(report).c_str());
   if (offline_images_per_s > 0)
@@ -80,6 +81,9 @@ void setup(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--duration", o.duration_s, "Seconds of sending")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--batch", o.batch, "Images per request")->check(CLI::Range(1, 65535))->capture_default_str();
+  cmd->add_option("--threads", o.threads, "Client threads, each driving its share of the connections")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--images", args->images_file, "IDX images file (default: pseudo-random images)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--labels", args->labels_file, "IDX labels file: report how many answers match")

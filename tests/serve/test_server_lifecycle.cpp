@@ -185,3 +185,29 @@ TEST(ServeLifecycle, LoadGeneratorSeesNoFailures) {
   EXPECT_GT(report.requests_ok, 100u);
   EXPECT_EQ(report.requests_ok, report.requests_sent);
 }
+
+// With client threads the connections are split among them (16 over 3: 6, 5
+// and 5; 2 over 4: one thread each, two threads unused), and their reports
+// add up.
+TEST(ServeLifecycle, LoadGeneratorThreadsSplitTheConnections) {
+  ModelFiles files;
+  RunningServer server(test_options(), files.v1);
+  for (auto [connections, threads] : {std::pair{16, 3}, std::pair{2, 4}}) {
+    SCOPED_TRACE(std::to_string(connections) + " connections, " + std::to_string(threads) + " threads");
+    LoadOptions options;
+    options.port = server.port();
+    options.connections = connections;
+    options.threads = threads;
+    options.inflight = 2;
+    options.duration_s = 0.4;
+    options.images = random_images(50, 9);
+    options.expected_classes = reference_answers(files.v1, options.images).classes;
+    const uint64_t accepted_before = server.server().stats().connections_accepted.load();
+    LoadReport report = run_load(options);
+    EXPECT_EQ(report.failures(), 0u) << format_report(report);
+    EXPECT_GT(report.requests_ok, 50u);
+    EXPECT_EQ(report.requests_ok, report.requests_sent);
+    EXPECT_EQ(server.server().stats().connections_accepted.load() - accepted_before, uint64_t(connections));
+    EXPECT_GT(report.p50_us, 0.0);
+  }
+}
