@@ -96,8 +96,9 @@ bool conv2d_pool_relu_supports(const Conv2dShape& s) {
 }
 
 int conv_pool_detail::row_floats(const Conv2dShape& s) {
-  const int blocks = (s.out_w() / 2 + 7) / 8;
-  return 16 * blocks + 8;  // the last block of 16 columns reads 2 past its end
+  // Blocks of 8 columns (4 pooled outputs) read 2 past their end; a last
+  // block of 4 columns reads less.
+  return 8 * ((s.out_w() / 2 + 3) / 4) + 2;
 }
 
 template <typename T>

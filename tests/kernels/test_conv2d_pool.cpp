@@ -4,8 +4,9 @@
 // each output's tolerance is tol · (largest Σ|terms| of its four sums), plus
 // the Winograd tests' share of the tensor's largest Σ|terms| where Winograd
 // runs. Every path runs: the direct kernel (portable and AVX2) on odd
-// shapes, channel counts that leave a single output channel over and rows
-// with a part-filled last block of eight outputs; Winograd's pooled output
+// shapes, channel counts that leave one to three output channels over and
+// rows with a part-filled last block of four outputs or a last block of one
+// or two; Winograd's pooled output
 // transform, also checked bit for bit against Winograd, pool and ReLU in
 // turn; and the unfused fallback. Batches are split over two threads.
 #include <gtest/gtest.h>
@@ -81,7 +82,9 @@ std::vector<Conv2dShape> shapes() {
       {1, 1, 4, 4, 1, 3, 3},     // one pooled output
       {2, 1, 28, 28, 32, 3, 3},  // the seed CNN's first layer
       {3, 2, 9, 5, 3, 3, 3},     // odd sizes: the last conv row and column are dropped
-      {2, 3, 19, 37, 5, 3, 3},   // 17 pooled columns: blocks of 8, 8 and 1
+      {2, 3, 19, 37, 5, 3, 3},   // 17 pooled columns: blocks of 4, 4, 4, 4 and 1
+      {2, 2, 16, 16, 6, 3, 3},   // 7 pooled columns: blocks of 4 and 3; channels 4 + 2
+      {3, 3, 14, 14, 3, 3, 3},   // 6 pooled columns: blocks of 4 and 2
       {1, 4, 12, 20, 2, 3, 3},
       {17, 1, 28, 28, 7, 3, 3},  // enough work for two threads
       // Winograd
