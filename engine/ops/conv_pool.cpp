@@ -50,7 +50,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
   detail::run_kernel(
       x,
       [&]<typename T>() {
-        cpu::conv2d_forward(s, x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
+        // With no backward pass to follow, the kernel may take a forward-only path.
+        const auto forward = needs_grad({x, weight, bias}) ? cpu::conv2d_forward<T> : cpu::conv2d_inference_forward<T>;
+        forward(s, x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
       },
       [&](const cuda::Kernels& k) {
         k.conv2d_forward(s, x.data<float>(), weight.data<float>(), bias.defined() ? bias.data<float>() : nullptr,

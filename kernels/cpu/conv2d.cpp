@@ -150,6 +150,18 @@ void validate_conv2d_shape(const Conv2dShape& s, const char* op) {
 }
 
 template <typename T>
+void conv2d_inference_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
+  constexpr const char* op = "conv2d_inference_forward";
+  validate_conv2d_shape(s, op);
+  require_pointer(x, op, "x");
+  require_pointer(w, op, "weight");
+  require_pointer(y, op, "y");
+  if (conv2d_uses_winograd(s, ConvPass::forward))
+    return winograd_conv2d_forward(s, x, w, bias, y, winograd_inference_tile_for(s));
+  conv2d_forward(s, x, w, bias, y);
+}
+
+template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   constexpr const char* op = "conv2d_forward";
   validate_conv2d_shape(s, op);
@@ -296,6 +308,10 @@ void conv2d_backward_bias(const Conv2dShape& s, const T* dy, T* db) {
   }
 }
 
+template void conv2d_inference_forward<float>(const Conv2dShape&, const float*, const float*, const float*,
+                                              float*);
+template void conv2d_inference_forward<double>(const Conv2dShape&, const double*, const double*, const double*,
+                                               double*);
 template void conv2d_forward<float>(const Conv2dShape&, const float*, const float*, const float*,
                                     float*);
 template void conv2d_forward<double>(const Conv2dShape&, const double*, const double*,

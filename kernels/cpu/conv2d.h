@@ -69,6 +69,13 @@ bool conv2d_uses_winograd(const Conv2dShape& s, ConvPass pass);
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);
 
+// The same output for inference, where no backward pass follows: Winograd
+// may take a forward-only tile (winograd_inference_tile_for; seed CNN layer
+// 2, 3×3 outputs: F(3×3), 25 transform points per image where F(4×4) has
+// 36), so it need not equal conv2d_forward bit for bit, only to rounding.
+template <typename T>
+void conv2d_inference_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);
+
 // dx = ∂L/∂x given dy = ∂L/∂y. Overwrites dx.
 template <typename T>
 void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx);

@@ -29,6 +29,7 @@ using conv_detail::for_image_chunks;
 using conv_detail::for_shared_chunks;
 using conv_detail::scratch;
 using winograd::F2x2;
+using winograd::F3x3;
 using winograd::F4x4;
 using winograd::F6x6;
 using winograd::Tile2;
@@ -127,8 +128,8 @@ TileParts pooled_parts(const Conv2dShape& s, int m) {
   return parts;
 }
 
-// Calls f(Tile2<Down, Across>{}) for a part's tile sizes (2, 4 or 6 each);
-// with Rectangles false only for the square tiles (mh = mw).
+// Calls f(Tile2<Down, Across>{}) for a part's tile sizes: 2, 4 or 6 each,
+// or, with Rectangles false, only the square tiles (mh = mw), 3×3 included.
 template <typename Down, typename F>
 decltype(auto) with_across(int mw, F&& f) {
   if (mw == 2) return f(Tile2<Down, F2x2>{});
@@ -144,6 +145,7 @@ decltype(auto) with_tile(const TilePart& part, F&& f) {
     return with_across<F6x6>(part.mw, f);
   } else {
     if (part.mh == 2) return f(Tile2<F2x2, F2x2>{});
+    if (part.mh == 3) return f(Tile2<F3x3, F3x3>{});
     if (part.mh == 4) return f(Tile2<F4x4, F4x4>{});
     return f(Tile2<F6x6, F6x6>{});
   }
@@ -735,6 +737,7 @@ void check(const Conv2dShape& s, const char* op, std::initializer_list<const voi
 int tile_size(WinogradTile tile) {
   switch (tile) {
     case WinogradTile::f2x2: return 2;
+    case WinogradTile::f3x3: return 3;
     case WinogradTile::f4x4: return 4;
     case WinogradTile::f6x6: break;
   }
@@ -764,9 +767,12 @@ void run_backward(const char* op, WinogradTile tile, const Conv2dShape& s, const
   switch (tile) {
     case WinogradTile::f2x2: return backward<Tile2<F2x2, F2x2>>(s, x, dy, w, dx, dw);
     case WinogradTile::f4x4: return backward<Tile2<F4x4, F4x4>>(s, x, dy, w, dx, dw);
+    case WinogradTile::f3x3:
     case WinogradTile::f6x6: break;
   }
-  throw std::invalid_argument(std::string(op) + ": F(6x6, 3x3) tiles are forward only");
+  const int m = tile_size(tile);
+  throw std::invalid_argument(std::string(op) + ": F(" + std::to_string(m) + "x" + std::to_string(m) +
+                              ", 3x3) tiles are forward only");
 }
 
 }  // namespace
@@ -783,6 +789,14 @@ long long winograd_tiles(const Conv2dShape& s, WinogradTile tile) {
 WinogradTile winograd_tile_for(const Conv2dShape& s) {
   return transform_work(s, square_parts(s, 4)) < transform_work(s, square_parts(s, 2)) ? WinogradTile::f4x4
                                                                                        : WinogradTile::f2x2;
+}
+
+WinogradTile winograd_inference_tile_for(const Conv2dShape& s) {
+  WinogradTile best = WinogradTile::f2x2;
+  for (WinogradTile tile : {WinogradTile::f3x3, WinogradTile::f4x4})
+    if (transform_work(s, square_parts(s, tile_size(tile))) < transform_work(s, square_parts(s, tile_size(best))))
+      best = tile;
+  return best;
 }
 
 WinogradTile winograd_pooled_tile_for(const Conv2dShape& s) {
@@ -808,6 +822,8 @@ void winograd_conv2d_pool_relu_forward(const Conv2dShape& s, const T* x, const T
   if (s.out_h() < 2 || s.out_w() < 2)
     throw std::invalid_argument(std::string(op) + ": a 2x2 pool needs an output of at least 2x2, got " +
                                 std::to_string(s.out_h()) + "x" + std::to_string(s.out_w()));
+  if (tile == WinogradTile::f3x3)
+    throw std::invalid_argument(std::string(op) + ": F(3x3, 3x3) tiles are odd, so a pool window can straddle two");
   run_forward<true>(tile, s, x, w, bias, y);
 }
 

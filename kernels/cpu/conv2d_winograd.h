@@ -1,6 +1,6 @@
 // 3×3 convolution by Winograd's minimal filtering F(m×m, 3×3) (Lavin & Gray,
 // "Fast Algorithms for Convolutional Neural Networks", CVPR 2016), m = 2, 4,
-// or 6 (forward only):
+// or 3 and 6 (forward only):
 // same contract and layouts as conv2d.h, for stride 1 and dilation 1 (any
 // padding).
 //
@@ -40,19 +40,24 @@ namespace gc::cpu {
 // validate_conv2d_shape).
 bool winograd_supports(const Conv2dShape& s);
 
-// The output tile: F(2×2, 3×3), F(4×4, 3×3), or F(6×6, 3×3), which only the
-// forward passes take (it has no backward pass; it rounds about 2.5× more
-// loosely than F(4×4)).
-enum class WinogradTile { f2x2, f4x4, f6x6 };
+// The output tile: F(2×2, 3×3), F(4×4, 3×3), or the forward-only F(3×3, 3×3)
+// and F(6×6, 3×3) (no backward passes; F(6×6) rounds about 2.5× more loosely
+// than F(4×4), and F(3×3), having odd tiles, cannot pool).
+enum class WinogradTile { f2x2, f4x4, f6x6, f3x3 };
 
 // The tile of F(2×2) and F(4×4) with less transform-domain work (tiles × α²)
 // for this output size: F(4×4) for 11×11 (324 vs 576) and 3×3 (36 vs 64),
 // F(2×2) for 2×2. conv2d_forward and the backward passes take it, so
 // training's forward and backward passes use the same tile.
 WinogradTile winograd_tile_for(const Conv2dShape& s);
-// The tile of all three with the least transform-domain work for the fused
-// inference pass (winograd_conv2d_pool_relu_forward's tiling; ties go to the
-// smaller tile): F(6×6) for 11×11 (196 vs 256 for F(4×4)).
+// The tile of F(2×2), F(3×3) and F(4×4) with the least transform-domain work,
+// for inference's unfused forward pass (conv2d_inference_forward): F(3×3)
+// for 3×3 (25 vs 36 for F(4×4)), F(4×4) for 11×11 (324 vs 400).
+WinogradTile winograd_inference_tile_for(const Conv2dShape& s);
+// The tile of F(2×2), F(4×4) and F(6×6) with the least transform-domain
+// work for the fused inference pass (winograd_conv2d_pool_relu_forward's
+// tiling; ties go to the smaller tile): F(6×6) for 11×11 (196 vs 256 for
+// F(4×4)).
 WinogradTile winograd_pooled_tile_for(const Conv2dShape& s);
 
 // Output tiles of the whole batch (n · ⌈out_h/m⌉ · ⌈out_w/m⌉) for `tile`.

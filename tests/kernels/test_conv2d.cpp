@@ -64,6 +64,22 @@ TEST(Conv2d, DoubleMatchesReferenceOnOddShapes) {
   for (const auto& s : sweep_shapes()) check_against_reference<double>(s, seed++);
 }
 
+// Inference's forward pass: the training one's results to rounding, also on
+// shapes where Winograd takes the forward-only F(3×3) tile (3×3 outputs;
+// 5×6 outputs, the tiles reaching past them).
+TEST(Conv2d, InferenceForwardMatchesReferenceOnOddShapes) {
+  omp_set_num_threads(2);
+  auto shapes = sweep_shapes();
+  shapes.push_back({20, 8, 5, 5, 8, 3, 3});
+  shapes.push_back({18, 8, 7, 8, 9, 3, 3});
+  shapes.push_back({9, 10, 5, 6, 8, 3, 3, 1, 1, 1, 1});
+  unsigned seed = 3000;
+  for (const auto& s : shapes) {
+    check_against_reference<float>(s, seed++, {conv2d_inference_forward<float>, nullptr, nullptr, 1.0});
+    check_against_reference<double>(s, seed++, {conv2d_inference_forward<double>, nullptr, nullptr, 1.0});
+  }
+}
+
 TEST(Conv2d, NullBiasMeansNoBias) {
   // 20×20 outputs: one image per GEMM, written straight into y; 7×7 outputs:
   // several images per GEMM, scattered into y.

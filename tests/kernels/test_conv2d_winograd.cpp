@@ -35,6 +35,15 @@ ConvPasses<T> f6x6_forward_pass() {
           nullptr, nullptr, 10.0};
 }
 
+// F(3×3) is forward only too; it rounds more tightly than F(4×4).
+template <typename T>
+ConvPasses<T> f3x3_forward_pass() {
+  return {[](const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+            winograd_conv2d_forward(s, x, w, b, y, WinogradTile::f3x3);
+          },
+          nullptr, nullptr, 1.0};
+}
+
 template <typename T, WinogradTile tile>
 ConvPasses<T> winograd_passes() {
   return {[](const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
@@ -75,6 +84,8 @@ void check_sweep(unsigned seed) {
   for (const auto& s : winograd_shapes()) {
     if constexpr (tile == WinogradTile::f6x6)
       check_against_reference<T>(s, seed++, f6x6_forward_pass<T>());
+    else if constexpr (tile == WinogradTile::f3x3)
+      check_against_reference<T>(s, seed++, f3x3_forward_pass<T>());
     else
       check_against_reference<T>(s, seed++, winograd_passes<T, tile>());
   }
@@ -97,6 +108,9 @@ TEST_P(Conv2dWinogradSimd, F4x4FloatMatchesReferenceOnOddShapes) { check_sweep<f
 TEST_P(Conv2dWinogradSimd, F6x6FloatForwardMatchesReferenceOnOddShapes) {
   check_sweep<float, WinogradTile::f6x6>(8000);
 }
+TEST_P(Conv2dWinogradSimd, F3x3FloatForwardMatchesReferenceOnOddShapes) {
+  check_sweep<float, WinogradTile::f3x3>(8500);
+}
 
 INSTANTIATE_TEST_SUITE_P(Simd, Conv2dWinogradSimd,
                          ::testing::Values(SimdLevel::avx512, SimdLevel::avx2, SimdLevel::scalar),
@@ -105,6 +119,7 @@ INSTANTIATE_TEST_SUITE_P(Simd, Conv2dWinogradSimd,
 TEST(Conv2dWinograd, F2x2DoubleMatchesReferenceOnOddShapes) { check_sweep<double, WinogradTile::f2x2>(4000); }
 TEST(Conv2dWinograd, F4x4DoubleMatchesReferenceOnOddShapes) { check_sweep<double, WinogradTile::f4x4>(6000); }
 TEST(Conv2dWinograd, F6x6DoubleForwardMatchesReferenceOnOddShapes) { check_sweep<double, WinogradTile::f6x6>(9000); }
+TEST(Conv2dWinograd, F3x3DoubleForwardMatchesReferenceOnOddShapes) { check_sweep<double, WinogradTile::f3x3>(9500); }
 
 TEST(Conv2dWinograd, OneThreadMatchesReference) {
   omp_set_num_threads(1);
@@ -118,6 +133,12 @@ TEST(Conv2dWinograd, TileChoiceMinimisesTransformWork) {
   EXPECT_EQ(winograd_tile_for({1, 32, 13, 13, 64, 3, 3}), WinogradTile::f4x4);  // 11×11: 324 vs 576
   EXPECT_EQ(winograd_tile_for({1, 64, 5, 5, 64, 3, 3}), WinogradTile::f4x4);    // 3×3: 36 vs 64
   EXPECT_EQ(winograd_tile_for({1, 8, 4, 4, 8, 3, 3}), WinogradTile::f2x2);      // 2×2: 36 vs 16
+  // Inference's unfused forward pass may also take F(3×3): transform points
+  // for F(2×2), F(3×3), F(4×4).
+  EXPECT_EQ(winograd_inference_tile_for({1, 64, 5, 5, 64, 3, 3}), WinogradTile::f3x3);    // 3×3: 64, 25, 36
+  EXPECT_EQ(winograd_inference_tile_for({1, 8, 8, 8, 8, 3, 3}), WinogradTile::f3x3);      // 6×6: 144, 100, 144
+  EXPECT_EQ(winograd_inference_tile_for({1, 32, 13, 13, 64, 3, 3}), WinogradTile::f4x4);  // 11×11: 576, 400, 324
+  EXPECT_EQ(winograd_inference_tile_for({1, 8, 4, 4, 8, 3, 3}), WinogradTile::f2x2);      // 2×2: 16, 25, 36
   // The fused inference pass may also take F(6×6), and covers only the
   // outputs its pool windows read, with narrower tiles at the edges:
   // transform points per image for F(2×2), F(4×4), F(6×6); ties keep the
@@ -128,11 +149,12 @@ TEST(Conv2dWinograd, TileChoiceMinimisesTransformWork) {
   EXPECT_EQ(winograd_pooled_tile_for({1, 64, 5, 5, 64, 3, 3}), WinogradTile::f2x2);    // 2 read: 16 each
 }
 
-TEST(Conv2dWinograd, F6x6HasNoBackwardPass) {
+// F(6×6) and F(3×3) refuse the backward passes; F(3×3), odd, refuses to pool.
+template <WinogradTile kTile>
+void expect_no_backward_pass() {
   std::vector<float> buf(1 << 12, 0.0f);
   float* p = buf.data();
   const Conv2dShape s{1, 2, 9, 9, 2, 3, 3};
-  constexpr WinogradTile kTile = WinogradTile::f6x6;
   using Call = void (*)(const Conv2dShape&, float*);
   const Call calls[] = {
       [](const Conv2dShape& s, float* p) { winograd_conv2d_backward_input(s, p, p, p, kTile); },
@@ -146,6 +168,19 @@ TEST(Conv2dWinograd, F6x6HasNoBackwardPass) {
     } catch (const std::invalid_argument& e) {
       EXPECT_NE(std::string(e.what()).find("forward only"), std::string::npos) << e.what();
     }
+  }
+}
+
+TEST(Conv2dWinograd, F6x6AndF3x3HaveNoBackwardPass) {
+  expect_no_backward_pass<WinogradTile::f6x6>();
+  expect_no_backward_pass<WinogradTile::f3x3>();
+  std::vector<float> buf(1 << 12, 0.0f);
+  float* p = buf.data();
+  try {
+    winograd_conv2d_pool_relu_forward<float>({1, 2, 9, 9, 2, 3, 3}, p, p, p, p, WinogradTile::f3x3);
+    ADD_FAILURE() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("odd"), std::string::npos) << e.what();
   }
 }
 
