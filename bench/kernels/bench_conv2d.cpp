@@ -121,7 +121,7 @@ void BM_gradcore_winograd(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   set_counters(state, l.s, pass);
-  const char* names[] = {" F(2x2,3x3)", " F(4x4,3x3)", " F(6x6,3x3)"};
+  const char* names[] = {" F(2x2,3x3)", " F(4x4,3x3)", " F(6x6,3x3)", " F(3x3,3x3)"};  // WinogradTile order
   state.SetLabel("layer" + std::to_string(state.range(0)) + names[state.range(1)]);
 }
 
@@ -181,9 +181,10 @@ BENCHMARK_TEMPLATE(BM_gradcore_conv, kBackwardBias)->LAYER_ARGS;
 #define WINOGRAD_ARGS \
   ArgsProduct({{1, 2}, {0, 1}})->ArgNames({"layer", "tile"})->UseRealTime()->Unit(benchmark::kMillisecond)
 BENCHMARK_TEMPLATE(BM_gradcore_winograd, kForward)->WINOGRAD_ARGS;
-// F(6×6) has a forward pass only (inference's fused conv + pool).
+// F(6×6) and F(3×3) have a forward pass only (inference's fused conv + pool,
+// and conv2d_inference_forward).
 BENCHMARK_TEMPLATE(BM_gradcore_winograd, kForward)
-    ->ArgsProduct({{1, 2}, {2}})
+    ->ArgsProduct({{1, 2}, {2, 3}})
     ->ArgNames({"layer", "tile"})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
