@@ -250,58 +250,90 @@ idx packed_filters_size(const Conv2dShape& s, int points, int mr) {
 }
 
 // U for w, from a small per-thread cache of the last kCachedFilterSets
-// weight sets and tiles; with pack_mr > 0 U packed for a micro-kernel of mr
-// rows (pack_filters), else U as it is. Inference runs the same few layers'
-// weights again and again (the seed CNN's, five sets: four tiles of layer 1,
-// one of layer 2), and a training step's backward pass sees the weights its
-// forward pass did. An entry is used only when the weights equal, bit for
-// bit, the copy it was made from, so a changed weight can never be served a
+// weight sets, each with U for every tile it was asked for; with pack_mr > 0
+// U packed for a micro-kernel of mr rows (pack_filters), else U as it is.
+// Inference runs the same few layers' weights again and again (the seed CNN
+// layer 1's four tiles of one set), and a training step's backward pass sees
+// the weights its forward pass did. A set is used only when the weights
+// equal, bit for bit, the copy it was made from (compared once per pass,
+// however many tiles it takes), so a changed weight can never be served a
 // stale U; a miss costs that copy besides the transform. Weight sets over
-// kCachedFiltersMax filters are transformed into `spill` instead. Seed CNN
-// layer 2 (64→64 on 5×5, 36·4096 transformed weights), batch 128, 2 threads:
-// forward 1.35 → 0.98 ms (bench_conv2d), the transform having run alone.
-constexpr int kCachedFilterSets = 8;
+// kCachedFiltersMax filters are transformed into a pass's own buffers
+// instead. Seed CNN layer 2 (64→64 on 5×5, 36·4096 transformed weights),
+// batch 128, 2 threads: forward 1.35 → 0.98 ms (bench_conv2d), the transform
+// having run alone.
+constexpr int kCachedFilterSets = 4;
 constexpr idx kCachedFiltersMax = 128 * 128;
 
-template <typename Tile, typename T>
-const T* transformed_filters(const Conv2dShape& s, const T* w, int pack_mr, std::vector<T>& spill) {
-  constexpr int points = Tile::points, kind = 16 * Tile::mh + Tile::mw;
-  const idx filters = idx(s.c_out) * s.c_in, w_size = 9 * filters;
-  if (filters > kCachedFiltersMax) {
-    const idx u_size = points * filters;
-    spill.resize(u_size + (pack_mr > 0 ? packed_filters_size(s, points, pack_mr) : 0));
-    transform_filters<Tile>(s, w, spill.data());
-    if (pack_mr == 0) return spill.data();
-    pack_filters(s, points, spill.data(), pack_mr, spill.data() + u_size);
-    return spill.data() + u_size;
-  }
-  struct Entry {
-    int c_out = 0, c_in = 0, kind = 0, packed_mr = 0;
-    std::vector<T> w, u, packed;
+template <typename T>
+class FilterCache {
+ public:
+  // The weights of one pass: U per tile, cached or in `spill` of the pass.
+  class Weights {
+   public:
+    template <typename Tile>
+    const T* transformed(int pack_mr, std::vector<T>& spill) {
+      constexpr int points = Tile::points, kind = 16 * Tile::mh + Tile::mw;
+      const idx u_size = points * filters();
+      if (set_ == nullptr) {
+        spill.resize(u_size + (pack_mr > 0 ? packed_filters_size(s_, points, pack_mr) : 0));
+        transform_filters<Tile>(s_, w_, spill.data());
+        if (pack_mr == 0) return spill.data();
+        pack_filters(s_, points, spill.data(), pack_mr, spill.data() + u_size);
+        return spill.data() + u_size;
+      }
+      auto hit = std::find_if(set_->tiles.begin(), set_->tiles.end(), [&](const Tiled& t) { return t.kind == kind; });
+      if (hit == set_->tiles.end()) {
+        hit = set_->tiles.insert(set_->tiles.end(), Tiled{kind, 0, std::vector<T>(u_size), {}});
+        transform_filters<Tile>(s_, w_, hit->u.data());
+      }
+      if (pack_mr > 0 && hit->packed_mr != pack_mr) {
+        hit->packed.resize(packed_filters_size(s_, points, pack_mr));
+        pack_filters(s_, points, hit->u.data(), pack_mr, hit->packed.data());
+        hit->packed_mr = pack_mr;
+      }
+      return pack_mr > 0 ? hit->packed.data() : hit->u.data();
+    }
+
+   private:
+    friend class FilterCache;
+    struct Tiled {
+      int kind, packed_mr;
+      std::vector<T> u, packed;
+    };
+    struct Set {
+      int c_out = 0, c_in = 0;
+      std::vector<T> w;
+      std::vector<Tiled> tiles;
+    };
+    Weights(const Conv2dShape& s, const T* w, Set* set) : s_(s), w_(w), set_(set) {}
+    idx filters() const { return idx(s_.c_out) * s_.c_in; }
+    const Conv2dShape& s_;
+    const T* w_;
+    Set* set_;  // null: not cached
   };
-  thread_local std::array<Entry, kCachedFilterSets> entries;  // the most recently used first
-  auto hit = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) {
-    return e.kind == kind && e.c_out == s.c_out && e.c_in == s.c_in &&
-           std::memcmp(e.w.data(), w, w_size * sizeof(T)) == 0;
-  });
-  if (hit == entries.end()) {
-    hit = entries.end() - 1;
-    hit->c_out = s.c_out;
-    hit->c_in = s.c_in;
-    hit->kind = kind;
-    hit->packed_mr = 0;
-    hit->w.assign(w, w + w_size);
-    hit->u.resize(points * filters);
-    transform_filters<Tile>(s, w, hit->u.data());
+
+  // w's set, found by comparing the weights, or made (the least recently
+  // used set dropped). The calling thread's cache; valid until its next call.
+  static Weights lookup(const Conv2dShape& s, const T* w) {
+    using Set = typename Weights::Set;
+    if (idx(s.c_out) * s.c_in > kCachedFiltersMax) return Weights(s, w, nullptr);
+    const idx w_size = 9 * idx(s.c_out) * s.c_in;
+    thread_local std::array<Set, kCachedFilterSets> sets;  // the most recently used first
+    auto hit = std::find_if(sets.begin(), sets.end(), [&](const Set& e) {
+      return e.c_out == s.c_out && e.c_in == s.c_in && std::memcmp(e.w.data(), w, w_size * sizeof(T)) == 0;
+    });
+    if (hit == sets.end()) {
+      hit = sets.end() - 1;
+      hit->c_out = s.c_out;
+      hit->c_in = s.c_in;
+      hit->w.assign(w, w + w_size);
+      hit->tiles.clear();
+    }
+    std::rotate(sets.begin(), hit, hit + 1);
+    return Weights(s, w, &sets.front());
   }
-  if (pack_mr > 0 && hit->packed_mr != pack_mr) {
-    hit->packed.resize(packed_filters_size(s, points, pack_mr));
-    pack_filters(s, points, hit->u.data(), pack_mr, hit->packed.data());
-    hit->packed_mr = pack_mr;
-  }
-  std::rotate(entries.begin(), hit, hit + 1);
-  return pack_mr > 0 ? entries.front().packed.data() : entries.front().u.data();
-}
+};
 
 // The four tile steps, for one group of L images and one part: from or to
 // lane-layout planes, and the group's tile columns starting at column0 of
@@ -599,12 +631,14 @@ void forward(const Conv2dShape& s, const TileParts& parts, const T* x, const T* 
   };
   PartData data[4];
   std::vector<T> spill[4];
+  typename FilterCache<T>::Weights weights = FilterCache<T>::lookup(s, w);
   idx v_size = 0, m_size = 0;
   for (int p = 0; p < parts.count; ++p)
     with_tile<PoolRelu>(parts.part[p], [&](auto tile) {
       using Points = PointMatrices<decltype(tile), T>;
       const idx max_columns = round_up(plan.columns(p, plan.groups_per_block), gemms.nr);
-      data[p] = {transformed_filters<decltype(tile)>(s, w, gemms.nr > 0 ? gemms.mr : 0, spill[p]), v_size, m_size};
+      const T* u = weights.template transformed<decltype(tile)>(gemms.nr > 0 ? gemms.mr : 0, spill[p]);
+      data[p] = {u, v_size, m_size};
       v_size += Points::size_for(s.c_in, max_columns);
       m_size += Points::size_for(rows, max_columns);
     });
@@ -673,7 +707,7 @@ void backward(const Conv2dShape& s, const T* x, const T* dy, const T* w, T* dx, 
   const TilePart& part = plan.parts.part[0];
   const idx u_size = Points::points * plan.filters;
   std::vector<T> spill;
-  const T* u = dx ? transformed_filters<Tile>(s, w, 0, spill) : nullptr;
+  const T* u = dx ? FilterCache<T>::lookup(s, w).template transformed<Tile>(0, spill) : nullptr;
   // One partial dU per thread, summed below in thread order.
   T* partials = dw ? scratch<T, 13>(u_size * omp_get_max_threads()) : nullptr;
   const idx block_tiles = plan.columns(0, plan.groups_per_block);
