@@ -115,6 +115,14 @@ T plane_sum(const T* plane, idx count) {
   return sum;
 }
 
+// The shape and pointer checks of both forward passes.
+void check_forward(const Conv2dShape& s, const void* x, const void* w, const void* y, const char* op) {
+  validate_conv2d_shape(s, op);
+  require_pointer(x, op, "x");
+  require_pointer(w, op, "weight");
+  require_pointer(y, op, "y");
+}
+
 }  // namespace
 
 bool conv2d_uses_winograd(const Conv2dShape& s, ConvPass pass) {
@@ -151,11 +159,7 @@ void validate_conv2d_shape(const Conv2dShape& s, const char* op) {
 
 template <typename T>
 void conv2d_inference_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
-  constexpr const char* op = "conv2d_inference_forward";
-  validate_conv2d_shape(s, op);
-  require_pointer(x, op, "x");
-  require_pointer(w, op, "weight");
-  require_pointer(y, op, "y");
+  check_forward(s, x, w, y, "conv2d_inference_forward");
   if (conv2d_uses_winograd(s, ConvPass::forward))
     return winograd_conv2d_forward(s, x, w, bias, y, winograd_inference_tile_for(s));
   conv2d_forward(s, x, w, bias, y);
@@ -163,11 +167,7 @@ void conv2d_inference_forward(const Conv2dShape& s, const T* x, const T* w, cons
 
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
-  constexpr const char* op = "conv2d_forward";
-  validate_conv2d_shape(s, op);
-  require_pointer(x, op, "x");
-  require_pointer(w, op, "weight");
-  require_pointer(y, op, "y");
+  check_forward(s, x, w, y, "conv2d_forward");
   if (conv2d_uses_winograd(s, ConvPass::forward))
     return winograd_conv2d_forward(s, x, w, bias, y, winograd_tile_for(s));
   const ConvGeometry g = geometry(s);

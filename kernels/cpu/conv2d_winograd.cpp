@@ -786,6 +786,16 @@ long long transform_work(const Conv2dShape& s, const TileParts& parts) {
   return s.n * work;
 }
 
+// Of `tiles`, the one whose parts (square_parts or pooled_parts) have the
+// least transform-domain work; ties go to the earlier.
+WinogradTile least_work(const Conv2dShape& s, std::initializer_list<WinogradTile> tiles,
+                        TileParts (*parts)(const Conv2dShape&, int)) {
+  WinogradTile best = *tiles.begin();
+  for (WinogradTile tile : tiles)
+    if (transform_work(s, parts(s, tile_size(tile))) < transform_work(s, parts(s, tile_size(best)))) best = tile;
+  return best;
+}
+
 // The forward pass for `tile` (shape and pointers already checked).
 template <bool PoolRelu, typename T>
 void run_forward(WinogradTile tile, const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
@@ -821,24 +831,15 @@ long long winograd_tiles(const Conv2dShape& s, WinogradTile tile) {
 }
 
 WinogradTile winograd_tile_for(const Conv2dShape& s) {
-  return transform_work(s, square_parts(s, 4)) < transform_work(s, square_parts(s, 2)) ? WinogradTile::f4x4
-                                                                                       : WinogradTile::f2x2;
+  return least_work(s, {WinogradTile::f2x2, WinogradTile::f4x4}, square_parts);
 }
 
 WinogradTile winograd_inference_tile_for(const Conv2dShape& s) {
-  WinogradTile best = WinogradTile::f2x2;
-  for (WinogradTile tile : {WinogradTile::f3x3, WinogradTile::f4x4})
-    if (transform_work(s, square_parts(s, tile_size(tile))) < transform_work(s, square_parts(s, tile_size(best))))
-      best = tile;
-  return best;
+  return least_work(s, {WinogradTile::f2x2, WinogradTile::f3x3, WinogradTile::f4x4}, square_parts);
 }
 
 WinogradTile winograd_pooled_tile_for(const Conv2dShape& s) {
-  WinogradTile best = WinogradTile::f2x2;
-  for (WinogradTile tile : {WinogradTile::f4x4, WinogradTile::f6x6})
-    if (transform_work(s, pooled_parts(s, tile_size(tile))) < transform_work(s, pooled_parts(s, tile_size(best))))
-      best = tile;
-  return best;
+  return least_work(s, {WinogradTile::f2x2, WinogradTile::f4x4, WinogradTile::f6x6}, pooled_parts);
 }
 
 template <typename T>

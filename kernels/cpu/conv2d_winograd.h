@@ -17,13 +17,15 @@
 // (each transform replaced by its transpose), so they are its exact gradient.
 // Work: α²/(9m²) of the direct method's multiply-adds per tile (16/36 for
 // F(2×2), 36/144 for F(4×4)), but the tile grid rounds the output up (11×11
-// becomes 12×12), and the transforms add a few dozen operations per tile.
+// becomes 12×12; the pooled pass instead narrows its edge tiles), and the
+// transforms add a few dozen operations per tile.
 //
 // Rounding: the transforms only add, subtract and scale by small constants,
 // so results agree with the direct sum to float rounding of the tile's
 // values; F(4×4)'s larger coefficients (up to 8) round more loosely than
-// F(2×2)'s, F(6×6)'s (up to 32) more loosely still
-// (tests/kernels/test_conv2d_winograd.cpp bounds each).
+// F(2×2)'s, F(6×6)'s (up to 32) more loosely still; F(3×3)'s (up to 4) round
+// about as tightly as F(2×2)'s (tests/kernels/test_conv2d_winograd.cpp
+// bounds each).
 //
 // Threads: images in groups of 8 (floats; 4 doubles) share SIMD lanes. The
 // forward pass hands blocks of groups to whichever thread is free (an
