@@ -90,18 +90,16 @@ void store_pooled(float* at, __m128 v, int count) {
 }
 
 // `count` pooled outputs of one row from column `column`, for output
-// channels co .. co + C − 1, stored `y_plane` apart from `at`. InputChannels:
-// s.c_in when known at compile time (1: the taps loop unrolled whole, 9%
-// faster on the seed CNN's first layer), else 0.
-template <typename Lanes, int C, int InputChannels>
+// channels co .. co + C − 1, stored `y_plane` apart from `at`.
+template <typename Lanes, int C>
 void pooled_block(const Conv2dShape& s, InputRows in, idx column, const float* w, const float* bias, int co,
                   float* at, idx y_plane, int count) {
   using V = typename Lanes::V;
   V top[C], bottom[C];
 #pragma GCC unroll 4
   for (int c = 0; c < C; ++c) top[c] = bottom[c] = Lanes::zero();
-  const int c_in = InputChannels > 0 ? InputChannels : s.c_in, taps = 9 * c_in;
-  for (int ci = 0; ci < c_in; ++ci)
+  const int taps = 9 * s.c_in;
+  for (int ci = 0; ci < s.c_in; ++ci)
 #pragma GCC unroll 3
     for (int ky = 0; ky < 3; ++ky)
 #pragma GCC unroll 3
@@ -126,28 +124,27 @@ void pooled_block(const Conv2dShape& s, InputRows in, idx column, const float* w
 }
 
 // Every output channel of one block: four at a time, then the 1–3 left.
-template <typename Lanes, int InputChannels>
+template <typename Lanes>
 void pooled_channels(const Conv2dShape& s, InputRows in, idx column, const float* w, const float* bias, float* at,
                      idx y_plane, int count) {
   int co = 0;
   for (; co + 4 <= s.c_out; co += 4)
-    pooled_block<Lanes, 4, InputChannels>(s, in, column, w, bias, co, at, y_plane, count);
+    pooled_block<Lanes, 4>(s, in, column, w, bias, co, at, y_plane, count);
   switch (s.c_out - co) {
-    case 3: return pooled_block<Lanes, 3, InputChannels>(s, in, column, w, bias, co, at, y_plane, count);
-    case 2: return pooled_block<Lanes, 2, InputChannels>(s, in, column, w, bias, co, at, y_plane, count);
-    case 1: return pooled_block<Lanes, 1, InputChannels>(s, in, column, w, bias, co, at, y_plane, count);
+    case 3: return pooled_block<Lanes, 3>(s, in, column, w, bias, co, at, y_plane, count);
+    case 2: return pooled_block<Lanes, 2>(s, in, column, w, bias, co, at, y_plane, count);
+    case 1: return pooled_block<Lanes, 1>(s, in, column, w, bias, co, at, y_plane, count);
   }
 }
 
 // One pooled row: blocks of four pooled outputs (the last may hold three),
 // then a block of the one or two left.
-template <int InputChannels>
 void pooled_row(const Conv2dShape& s, InputRows in, const float* w, const float* bias, float* at, idx y_plane) {
   const int pw = s.out_w() / 2;
   int px = 0;
   for (; pw - px >= 3; px += 4)
-    pooled_channels<Wide, InputChannels>(s, in, 2 * px, w, bias, at + px, y_plane, pw - px < 4 ? 3 : 4);
-  if (px < pw) pooled_channels<Narrow, InputChannels>(s, in, 2 * px, w, bias, at + px, y_plane, pw - px);
+    pooled_channels<Wide>(s, in, 2 * px, w, bias, at + px, y_plane, pw - px < 4 ? 3 : 4);
+  if (px < pw) pooled_channels<Narrow>(s, in, 2 * px, w, bias, at + px, y_plane, pw - px);
 }
 
 }  // namespace
@@ -170,10 +167,7 @@ void forward_avx2(const Conv2dShape& s, const float* x, const float* w, const fl
             std::memcpy(rows + idx(ci * 4 + r) * rf, in.first + ci * plane + r * idx(s.w), sizeof(float) * s.w);
         in = {rows, rf, 4 * idx(rf)};
       }
-      if (s.c_in == 1)
-        pooled_row<1>(s, in, w, bias, yi + idx(py) * pw, y_plane);
-      else
-        pooled_row<0>(s, in, w, bias, yi + idx(py) * pw, y_plane);
+      pooled_row(s, in, w, bias, yi + idx(py) * pw, y_plane);
     }
   }
 }
