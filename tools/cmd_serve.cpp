@@ -94,24 +94,24 @@ void setup(CLI::App& app) {
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
   cmd->add_option("--threads", args->threads, "CPU threads for the model's forward pass (0: default)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("--max-batch", o.max_batch, "Images per forward pass and per request")
       ->check(CLI::Range(1, 65535))
       ->capture_default_str();
   cmd->add_option("--max-delay-us", o.max_delay_us, "Wait up to this long for a fuller batch, while a connection the last batch answered has not sent again")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
   cmd->add_option("--max-connections", o.max_connections, "Open connections at most")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   cmd->add_option("--max-queue", o.max_queue, "Queued images at most; more are answered OVERLOADED")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   cmd->add_option("--idle-timeout-ms", o.idle_timeout_ms, "Close connections idle this long (0: never)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
   cmd->add_option("--drain-timeout-ms", o.drain_timeout_ms, "At shutdown, the longest to wait for answers")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
   cmd->add_option("--token-file", args->token_file,
                   "File holding the RELOAD token (default: env GRADCORE_RELOAD_TOKEN; neither: RELOAD refused)");

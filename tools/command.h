@@ -23,6 +23,20 @@ struct Failure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Option checks whose errors say what was expected: CLI11's PositiveNumber
+// and NonNegativeNumber report "not in range 0.000000 to 1797693...".
+inline CLI::Validator at_least_check(double minimum, bool inclusive, const std::string& expected) {
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        double value = 0;
+        bool ok = CLI::detail::lexical_cast(text, value) && (inclusive ? value >= minimum : value > minimum);
+        return ok ? std::string() : "expected " + expected + ", got " + text;
+      },
+      expected);
+}
+inline const CLI::Validator kPositive = at_least_check(0, false, "a number > 0");
+inline const CLI::Validator kNonNegative = at_least_check(0, true, "a number >= 0");
+
 struct Command {
   std::string name;
   CommandSetup setup;

@@ -25,6 +25,23 @@ TEST(CliErrors, UnknownPreset) {
   expect_one_line_error(gradcore("train --model seed-cn --data /nonexistent --epochs 1"), "seed-cn");
 }
 
+// An option outside its range is a usage error (CLI11's code, a hint to
+// --help) that names the option, what it expected and what it got.
+TEST(CliErrors, OptionOutOfRange) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"loadgen --connections 0", "--connections: expected a number > 0, got 0"},
+      {"loadgen --duration -1", "--duration: expected a number > 0, got -1"},
+      {"serve --model m.gcm --max-delay-us -5", "--max-delay-us: expected a number >= 0, got -5"},
+      {"loadgen --offline-batch 0", "--offline-batch: Value 0 not in range 1"},
+  };
+  for (const auto& [args, message] : cases) {
+    CliRun r = gradcore(args);
+    EXPECT_NE(r.exit_code, 0) << args;
+    EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("179769"), std::string::npos) << r.output;
+  }
+}
+
 TEST(CliErrors, MissingAndCorruptIdx) {
   auto dir = temp_dir() / "idx";
   std::filesystem::create_directories(dir);
