@@ -47,23 +47,25 @@ class Client {
  public:
   static constexpr uint32_t kMaxResponsePayload = 64u << 20;
 
-  // Connects (host: a name or an IPv4 address); every later read or write
-  // gives up after timeout_ms. Throws std::runtime_error.
+  // Connects (host: a name, an IPv4 or an IPv6 address) to the first of the
+  // host's addresses that accepts; every later read or write gives up after
+  // timeout_ms. Throws std::runtime_error.
   Client(const std::string& host, int port, int timeout_ms = 10000) : timeout_ms_(timeout_ms) {
     addrinfo hints{};
-    hints.ai_family = AF_INET;
+    hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
     if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found)
       throw std::runtime_error("cannot resolve " + host);
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int result = fd_ < 0 ? -1 : ::connect(fd_, found->ai_addr, found->ai_addrlen);
-    freeaddrinfo(found);
-    if (result != 0) {
-      std::string reason = std::strerror(errno);
+    std::string reason;
+    for (addrinfo* a = found; a && fd_ < 0; a = a->ai_next) {
+      fd_ = ::socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd_ >= 0 && ::connect(fd_, a->ai_addr, a->ai_addrlen) == 0) break;
+      reason = std::strerror(errno);
       close();
-      throw std::runtime_error("cannot connect to " + host + ":" + std::to_string(port) + ": " + reason);
     }
+    freeaddrinfo(found);
+    if (fd_ < 0) throw std::runtime_error("cannot connect to " + host + ":" + std::to_string(port) + ": " + reason);
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }

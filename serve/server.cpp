@@ -2,8 +2,8 @@
 
 #include "serve/event_loop.h"
 #include "serve/log.h"
+#include "serve/socket_address.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -103,21 +103,17 @@ Server::EventLoop::EventLoop(ServerOptions options, ModelLoader loader, const st
   if (wake_fd_ < 0) throw system_error("eventfd");
   watch(wake_fd_, kWakeId, EPOLLIN);
 
-  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  SocketAddress address = listen_address(options_.bind_address, options_.port);
+  listen_fd_ = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) throw system_error("socket");
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(options_.port));
-  if (inet_pton(AF_INET, options_.bind_address.c_str(), &address.sin_addr) != 1)
-    throw std::invalid_argument("bind address must be an IPv4 address, got " + options_.bind_address);
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
-    throw system_error("bind " + options_.bind_address + ":" + std::to_string(options_.port));
+  if (bind(listen_fd_, address.get(), address.length) != 0)
+    throw system_error("bind " + address_name(address));
   if (listen(listen_fd_, 1024) != 0) throw system_error("listen");
-  socklen_t length = sizeof address;
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
-  port = ntohs(address.sin_port);
+  address.length = sizeof address.storage;
+  getsockname(listen_fd_, address.get(), &address.length);
+  port = port_of(address);
   watch(listen_fd_, kListenId, EPOLLIN);
 
   if (signal_fd_ >= 0) watch(signal_fd_, kSignalId, EPOLLIN);
@@ -243,9 +239,9 @@ Connection* Server::EventLoop::find(uint64_t id) {
 void Server::EventLoop::accept_connections() {
   if (draining_ || now_ < accept_paused_until_) return;
   for (;;) {
-    sockaddr_in address{};
-    socklen_t length = sizeof address;
-    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    SocketAddress address;
+    address.length = sizeof address.storage;
+    int fd = accept4(listen_fd_, address.get(), &address.length, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -259,9 +255,7 @@ void Server::EventLoop::accept_connections() {
       }
       return;
     }
-    char ip[INET_ADDRSTRLEN] = "?";
-    inet_ntop(AF_INET, &address.sin_addr, ip, sizeof ip);
-    std::string peer = std::string(ip) + ":" + std::to_string(ntohs(address.sin_port));
+    std::string peer = address_name(address);
     if (connections_.size() >= static_cast<size_t>(options_.max_connections)) {
       std::vector<uint8_t> refusal;
       protocol::append_error(refusal, protocol::kFramingErrorType, 0, Status::overloaded,

@@ -89,7 +89,7 @@ void setup(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "Serve the digit classifier over TCP (docs/PROTOCOL.md)");
   cmd->add_option("--model", args->model_path, "Model file to serve")->required();
   cmd->add_option("--port", o.port, "TCP port (0: any free port)")->capture_default_str();
-  cmd->add_option("--bind", o.bind_address, "IPv4 address to listen on")->capture_default_str();
+  cmd->add_option("--bind", o.bind_address, "IPv4 or IPv6 address to listen on (0.0.0.0, :: for all)")->capture_default_str();
   cmd->add_option("--device", args->device, "Where the model runs")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();

@@ -1,6 +1,9 @@
 // A real server on 127.0.0.1: its answers equal the model's in-process
 // answers, and 100 pipelining clients each get every answer matched to its id.
 #include "server_fixture.h"
+#include "serve/socket_address.h"
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -45,6 +48,36 @@ TEST(ServeAnswers, TcpAnswersEqualInProcessPredictions) {
     expect_matches(one, ref, i, 1, false);
     EXPECT_TRUE(one.predictions[0].logits.empty());
   }
+}
+
+// Bound to ::1, the server answers over IPv6 as it does over IPv4, and is not
+// reachable at 127.0.0.1.
+TEST(ServeAnswers, ListensOnIPv6Loopback) {
+  int probe = socket(AF_INET6, SOCK_STREAM, 0);
+  auto any_port = gc::serve::listen_address("::1", 0);
+  bool have_ipv6 = probe >= 0 && bind(probe, any_port.get(), any_port.length) == 0;
+  if (probe >= 0) close(probe);
+  if (!have_ipv6) GTEST_SKIP() << "no IPv6 loopback (::1) on this machine";
+
+  ModelFiles files;
+  ServerOptions options = test_options();
+  options.bind_address = "::1";
+  RunningServer server(options, files.v1);
+  auto images = random_images(6, 3);
+  Reference ref = reference_answers(files.v1, images);
+  Client client("::1", server.port(), 5000);
+  expect_matches(client.predict(images, 6, /*want_logits=*/true), ref, 0, 6, true);
+  EXPECT_THROW(Client("127.0.0.1", server.port(), 5000), std::runtime_error);
+}
+
+// A name's addresses are tried in turn: "localhost" may give ::1 first,
+// which a server on 127.0.0.1 refuses.
+TEST(ServeAnswers, ClientTriesEachAddressOfAName) {
+  ModelFiles files;
+  RunningServer server(test_options(), files.v1);
+  auto images = random_images(2, 4);
+  Client client("localhost", server.port(), 5000);
+  expect_matches(client.predict(images, 2), reference_answers(files.v1, images), 0, 2, false);
 }
 
 TEST(ServeAnswers, Float32InputGivesTheSameAnswers) {
