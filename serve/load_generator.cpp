@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <exception>
@@ -263,6 +264,21 @@ class LoadRun {
   LoadReport report_;
 };
 
+struct CpuTimes {
+  double user_s, system_s;
+};
+
+CpuTimes process_cpu_times() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  return {seconds(usage.ru_utime), seconds(usage.ru_stime)};
+}
+
+double per_request_us(double seconds, uint64_t requests) {
+  return requests > 0 ? 1e6 * seconds / static_cast<double>(requests) : 0;
+}
+
 void add_counts(LoadReport& total, const LoadReport& part) {
   total.seconds = std::max(total.seconds, part.seconds);
   total.requests_sent += part.requests_sent;
@@ -299,6 +315,7 @@ LoadReport run_load(const LoadOptions& options) {
                                              t * image_count / threads / options.batch, latency_us));
   std::vector<LoadReport> parts(threads);
   std::vector<std::exception_ptr> errors(threads);
+  const CpuTimes cpu_before = process_cpu_times();
   const auto start = Clock::now();
   {
     std::vector<std::jthread> workers;
@@ -314,8 +331,11 @@ LoadReport run_load(const LoadOptions& options) {
   }
   for (const auto& error : errors)
     if (error) std::rethrow_exception(error);
+  const CpuTimes cpu_after = process_cpu_times();
   LoadReport report;
   for (const LoadReport& part : parts) add_counts(report, part);
+  report.client_user_s = cpu_after.user_s - cpu_before.user_s;
+  report.client_system_s = cpu_after.system_s - cpu_before.system_s;
   report.p50_us = static_cast<double>(latency_us.percentile(0.50));
   report.p90_us = static_cast<double>(latency_us.percentile(0.90));
   report.p99_us = static_cast<double>(latency_us.percentile(0.99));
@@ -331,6 +351,8 @@ std::string format_report(const LoadReport& r) {
       << "throughput  " << r.requests_per_second() << " req/s, " << r.images_per_second() << " images/s\n"
       << "latency us  p50 " << r.p50_us << "  p90 " << r.p90_us << "  p99 " << r.p99_us << "  p999 " << r.p999_us
       << "\n"
+      << "client cpu  " << per_request_us(r.client_user_s, r.requests_sent) << " us user + "
+      << per_request_us(r.client_system_s, r.requests_sent) << " us system per request (this process)\n"
       << "failures    " << r.failures() << " (wrong answers " << r.wrong_answers << ", unmatched ids "
       << r.unmatched_ids << ", lost " << r.lost << ", failed connections " << r.connection_failures << ")\n";
   for (const auto& [name, count] : r.errors) out << "error       " << name << " " << count << "\n";

@@ -46,6 +46,9 @@ struct LoadReport {
   std::map<std::string, uint64_t> errors;  // error answers by status name
   uint64_t label_checked = 0, label_matches = 0;
   double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0;
+  // CPU this process spent while loading (all its threads): the clients'
+  // share of the cores when they run beside the server.
+  double client_user_s = 0, client_system_s = 0;
 
   uint64_t error_total() const;
   // Everything that means the server answered wrongly or not at all.

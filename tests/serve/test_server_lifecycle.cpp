@@ -184,6 +184,12 @@ TEST(ServeLifecycle, LoadGeneratorSeesNoFailures) {
   EXPECT_EQ(report.failures(), 0u) << format_report(report);
   EXPECT_GT(report.requests_ok, 100u);
   EXPECT_EQ(report.requests_ok, report.requests_sent);
+  // The process's CPU over the run (here it holds the server too): some was
+  // spent, and no more than every core for the run's length (plus slack).
+  const double cpu = report.client_user_s + report.client_system_s;
+  EXPECT_GT(cpu, 0.0);
+  EXPECT_LT(cpu, (report.seconds + 0.5) * std::thread::hardware_concurrency());
+  EXPECT_NE(format_report(report).find("us system per request"), std::string::npos);
 }
 
 // With client threads the connections are split among them (16 over 3: 6, 5
