@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "serve/load_generator.h"
+#include "serve/server.h"
 #include "tools/classifier.h"
 #include "tools/command.h"
 #include "tools/data/idx.h"
@@ -22,7 +23,7 @@ struct LoadgenArgs {
   std::string images_file;
   std::string labels_file;
   std::string model_file;  // in-process predictions every answer must equal
-  int64_t offline_batch = 64;
+  int64_t offline_batch = serve::ServerOptions{}.max_batch;  // the server's default --max-batch
 };
 
 void loadgen_command(LoadgenArgs& args) {
