@@ -32,12 +32,15 @@ class Classifier {
 
   // pixels: n × input_size() bytes → n × input_size() normalised floats.
   void normalise(const uint8_t* pixels, int64_t n, float* out) const;
-  // images: n normalised inputs → n × classes() logits. Serialised by a mutex
-  // (the network keeps per-call state in its tape-free forward).
+  // images: n normalised inputs → n × classes() logits. Calls are serialised
+  // by a mutex; within one, large batches run in slices on the OpenMP threads.
   void forward(const float* images, int64_t n, float* logits);
   std::vector<Prediction> classify(const uint8_t* pixels, int64_t n);
 
  private:
+  // One slice through the network on the calling thread's team.
+  void forward_slice(const float* images, int64_t n, float* logits);
+
   LoadedModel loaded_;
   // (p · input_scale − input_mean) / input_std for each byte value p, in
   // double then rounded once: a table lookup per pixel instead of a double
