@@ -36,11 +36,12 @@ void Classifier::forward(const float* images, int64_t n, float* logits) {
   // them joining in every layer: no barrier between layers, and a slice's
   // activations stay in its core's cache. On the 2-core Zen 4 VM, batch 64:
   // 48–52k → 51–71k images/s (bench/RESULTS.md, seventh session). Slices hold
-  // kMinSliceImages..kMaxSliceImages, where the kernels cost least per image;
-  // batches too small for two slices go through each layer together.
+  // kMinSliceImages..kMaxSliceImages, where the kernels cost least per image.
+  // A batch too small to give every thread a slice goes through each layer
+  // on all threads together, so a many-core machine still uses its cores.
   constexpr int64_t kMinSliceImages = 32, kMaxSliceImages = 64;
-  const int64_t threads = std::min<int64_t>(omp_get_max_threads(), n / kMinSliceImages);
-  if (threads < 2 || omp_in_parallel()) return forward_slice(images, n, logits);
+  const int64_t threads = omp_get_max_threads();
+  if (threads < 2 || n < threads * kMinSliceImages || omp_in_parallel()) return forward_slice(images, n, logits);
   const int64_t slice = std::min(kMaxSliceImages, (n + threads - 1) / threads);
   const int64_t slices = (n + slice - 1) / slice;
   std::vector<std::exception_ptr> errors(slices);
