@@ -26,6 +26,30 @@ struct LoadgenArgs {
   int64_t offline_batch = serve::ServerOptions{}.max_batch;  // the server's default --max-batch
 };
 
+// Times `passes` in-process passes over args.load.images; returns each
+// pass's images per second. Each pass's predicted classes must equal
+// `expected`, which the first pass fills when it is empty.
+std::vector<double> offline_passes(Classifier& classifier, const LoadgenArgs& args, int passes,
+                                   std::vector<int>& expected) {
+  const int64_t batch = args.offline_batch;
+  const auto& images = args.load.images;
+  const auto n = static_cast<int64_t>(images.size() / 784);
+  std::vector<double> rates;
+  for (int pass = 0; pass < passes; ++pass) {
+    std::vector<int> classes;
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < n; i += batch)
+      for (const Prediction& p : classifier.classify(images.data() + i * 784, std::min(batch, n - i)))
+        classes.push_back(p.label);
+    rates.push_back(double(n) / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (expected.empty())
+      expected = classes;
+    else if (classes != expected)
+      throw Failure("in-process predictions of " + args.model_file + " differ between passes");
+  }
+  return rates;
+}
+
 void loadgen_command(LoadgenArgs& args) {
   auto& load = args.load;
   if (!args.images_file.empty()) {
@@ -43,45 +67,43 @@ void loadgen_command(LoadgenArgs& args) {
     load.labels.assign(labels.labels.begin(), labels.labels.end());
   }
   // The in-process predictions every answer must equal, from the first of
-  // kOfflinePasses passes over the images in batches of --offline-batch (the
-  // server's --max-batch, so both run the same forward passes). The fastest
-  // pass is the offline rate the served rate is compared with: timed before
-  // any load starts (the server idle), warm, and the best of several, since
-  // on a shared VM one pass can run 20% slow.
-  double offline_images_per_s = 0;
+  // the offline passes over the images in batches of --offline-batch (the
+  // server's --max-batch, so both run the same forward passes). The offline
+  // rate the served rate is compared with is the fastest of kOfflinePasses
+  // passes before the load (the server idle) and as many after it: on a
+  // shared VM the machine's speed drifts over seconds, and a baseline timed
+  // in a slow moment would flatter the served rate.
+  constexpr int kOfflinePasses = 3;
+  std::unique_ptr<Classifier> classifier;
+  std::vector<double> before;
   if (!args.model_file.empty()) {
-    constexpr int kOfflinePasses = 3;
-    const int64_t batch = args.offline_batch;
-    Classifier classifier(args.model_file);
-    const auto n = static_cast<int64_t>(load.images.size() / 784);
-    std::vector<double> rates;
-    for (int pass = 0; pass < kOfflinePasses; ++pass) {
-      std::vector<int> classes;
-      const auto start = std::chrono::steady_clock::now();
-      for (int64_t i = 0; i < n; i += batch)
-        for (const Prediction& p : classifier.classify(load.images.data() + i * 784, std::min(batch, n - i)))
-          classes.push_back(p.label);
-      rates.push_back(double(n) / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-      if (pass == 0)
-        load.expected_classes = classes;
-      else if (classes != load.expected_classes)
-        throw Failure("in-process predictions of " + args.model_file + " differ between passes");
-    }
-    offline_images_per_s = *std::max_element(rates.begin(), rates.end());
-    std::printf("loadgen: expecting %s's in-process prediction for each of %lld images\n"
-                "loadgen: offline in-process inference (batch %lld), %d passes:",
-                args.model_file.c_str(), static_cast<long long>(n), static_cast<long long>(batch), kOfflinePasses);
-    for (double rate : rates) std::printf(" %.0f", rate);
-    std::printf(" images/s, best %.0f\n", offline_images_per_s);
+    classifier = std::make_unique<Classifier>(args.model_file);
+    before = offline_passes(*classifier, args, kOfflinePasses, load.expected_classes);
+    std::printf("loadgen: expecting %s's in-process prediction for each of %zu images\n"
+                "loadgen: offline in-process inference (batch %lld) before the load:",
+                args.model_file.c_str(), load.expected_classes.size(), static_cast<long long>(args.offline_batch));
+    for (double rate : before) std::printf(" %.0f", rate);
+    std::printf(" images/s\n");
   }
   std::printf("loadgen: %d connections x %d in flight, batch %d, %d thread(s), %.1f s against %s:%d\n",
               load.connections, load.inflight, load.batch, load.threads, load.duration_s, load.host.c_str(),
               load.port);
   auto report = serve::run_load(load);
   std::printf("%s", serve::format_report(report).c_str());
-  if (offline_images_per_s > 0)
-    std::printf("served / offline images per second: %.0f%%\n",
-                100.0 * report.images_per_second() / offline_images_per_s);
+  if (classifier) {
+    std::vector<double> after = offline_passes(*classifier, args, kOfflinePasses, load.expected_classes);
+    std::printf("offline     after the load:");
+    for (double rate : after) std::printf(" %.0f", rate);
+    const double best_before = *std::max_element(before.begin(), before.end());
+    const double best_after = *std::max_element(after.begin(), after.end());
+    const double best = std::max(best_before, best_after);
+    std::printf(" images/s; best before %.0f, after %.0f\n", best_before, best_after);
+    std::printf("served / offline images per second: %.0f%% (of the best offline pass, %.0f)\n",
+                100.0 * report.images_per_second() / best, best);
+    if (std::min(best_before, best_after) < 0.8 * best)
+      std::printf("note        the offline rate moved by more than 20%% during the run: the machine's speed "
+                  "changed, so that share is uncertain\n");
+  }
   if (report.failures() > 0) throw Failure(std::to_string(report.failures()) + " failed requests");
 }
 
