@@ -12,6 +12,8 @@
 // with the other rows as a speed, not as arithmetic done). BM_*_train_step
 // uses conv2d_backward, which shares the dy transforms of grad-input and
 // grad-weight.
+// BM_*_conv_single_image time one image's inference forward pass (layers 1
+// and 2 at batch 1, what a lone request waits for), ours against oneDNN's.
 // BM_*_conv_pool_relu time the inference of a layer with its ReLU and 2×2 max
 // pool: our fused pass and our three kernels in turn (layers 0 and 1), and
 // oneDNN's convolution (ReLU post-op) then pooling (layer 0); GFLOP/s counts
@@ -173,7 +175,24 @@ void BM_gradcore_conv_train_step(benchmark::State& state) {
       benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// One image, as a lone request runs it: conv2d_inference_forward, the pass
+// the server takes, on layers 1 and 2 at batch 1.
+Conv2dShape single_image(Conv2dShape s) {
+  s.n = 1;
+  return s;
+}
+
+void BM_gradcore_conv_single_image(benchmark::State& state) {
+  LayerBuffers l(single_image(kLayers[state.range(0)]));
+  for (auto _ : state) {
+    gc::cpu::conv2d_inference_forward(l.s, l.x.data(), l.w.data(), l.b.data(), l.y.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, l.s, kForward);
+}
+
 #define LAYER_ARGS Arg(0)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond)
+#define SINGLE_IMAGE_ARGS Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond)
 BENCHMARK_TEMPLATE(BM_gradcore_conv, kForward)->LAYER_ARGS;
 BENCHMARK_TEMPLATE(BM_gradcore_conv, kBackwardInput)->LAYER_ARGS;
 BENCHMARK_TEMPLATE(BM_gradcore_conv, kBackwardWeight)->LAYER_ARGS;
@@ -193,6 +212,7 @@ BENCHMARK_TEMPLATE(BM_gradcore_winograd, kBackwardWeight)->WINOGRAD_ARGS;
 BENCHMARK(BM_gradcore_conv_pool_relu)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_gradcore_conv_then_pool_relu)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_gradcore_conv_train_step)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_gradcore_conv_single_image)->SINGLE_IMAGE_ARGS;
 
 #ifdef GRADCORE_HAVE_ONEDNN
 // oneDNN 2.x primitives for one layer, on plain nchw / oihw memory.
@@ -319,7 +339,14 @@ void BM_onednn_conv_pool_relu(benchmark::State& state) {
 }
 BENCHMARK(BM_onednn_conv_pool_relu)->UseRealTime()->Unit(benchmark::kMillisecond);
 
+void BM_onednn_conv_single_image(benchmark::State& state) {
+  OnednnLayer l(single_image(kLayers[state.range(0)]));
+  for (auto _ : state) l.forward();
+  set_counters(state, l.buf.s, kForward);
+}
+
 BENCHMARK_TEMPLATE(BM_onednn_conv, kForward)->LAYER_ARGS;
+BENCHMARK(BM_onednn_conv_single_image)->SINGLE_IMAGE_ARGS;
 BENCHMARK_TEMPLATE(BM_onednn_conv, kBackwardInput)->LAYER_ARGS;
 BENCHMARK_TEMPLATE(BM_onednn_conv, kBackwardWeight)->LAYER_ARGS;  // weight + bias
 BENCHMARK(BM_onednn_conv_train_step)->UseRealTime()->Unit(benchmark::kMillisecond);

@@ -49,6 +49,9 @@ std::vector<Conv2dShape> sweep_shapes() {
   shapes.push_back({16, 8, 13, 13, 9, 3, 3});
   shapes.push_back({17, 9, 6, 7, 8, 3, 3, 1, 1, 1, 1});
   shapes.push_back({22, 8, 4, 8, 8, 3, 3});
+  // One image with fewer output pixels than channels: the transposed GEMM.
+  shapes.push_back({1, 64, 5, 5, 64, 3, 3});
+  shapes.push_back({1, 7, 4, 5, 11, 3, 3, 1, 1, 0, 0, 1, 1});
   return shapes;
 }
 
