@@ -16,6 +16,11 @@ namespace gc::cpu {
 template <typename T>
 void im2col(const Conv2dShape& s, const T* x, int count, T* col, std::ptrdiff_t ld);
 
+// The columns of output rows [row_begin, row_end) of one image, as im2col
+// with the rows before row_begin left out: column (oy − row_begin)·ow + ox.
+template <typename T>
+void im2col_rows(const Conv2dShape& s, const T* x, int row_begin, int row_end, T* col, std::ptrdiff_t ld);
+
 // The adjoint of im2col: overwrites the `count` images at dx with, for every
 // input position, the sum of the col entries that im2col copied from it.
 // The summation order is fixed, so the result is deterministic.

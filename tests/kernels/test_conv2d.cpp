@@ -49,6 +49,10 @@ std::vector<Conv2dShape> sweep_shapes() {
   shapes.push_back({16, 8, 13, 13, 9, 3, 3});
   shapes.push_back({17, 9, 6, 7, 8, 3, 3, 1, 1, 1, 1});
   shapes.push_back({22, 8, 4, 8, 8, 3, 3});
+  // One image big enough for its output rows to be split over the threads:
+  // the seed CNN's second conv, and one with padding, strides and dilation.
+  shapes.push_back({1, 32, 13, 13, 64, 3, 3});
+  shapes.push_back({1, 16, 15, 17, 24, 3, 3, 2, 1, 1, 1, 1, 2});
   // One image with fewer output pixels than channels: the transposed GEMM.
   shapes.push_back({1, 64, 5, 5, 64, 3, 3});
   shapes.push_back({1, 7, 4, 5, 11, 3, 3, 1, 1, 0, 0, 1, 1});
