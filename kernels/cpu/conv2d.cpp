@@ -171,7 +171,9 @@ void conv2d_inference_forward(const Conv2dShape& s, const T* x, const T* w, cons
 // yᵀ = colᵀ · wᵀ puts the channels there instead (Zen 4, 64 → 64 channels,
 // 5×5 input: 29–35 → 20 µs), and the transpose back costs ohw · c_out copies.
 template <typename T>
-void lone_small_image(const Conv2dShape& s, const ConvGeometry& g, const T* col, const T* w, const T* bias, T* y) {
+void lone_small_image(const Conv2dShape& s, const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y) {
+  T* col = scratch<T, 0>(g.kdim * g.ohw);
+  im2col(s, x, 1, col, g.ohw);
   T* y_t = scratch<T, 2>(g.ohw * s.c_out);
   gemm(true, true, int(g.ohw), s.c_out, int(g.kdim), T(1), col, int(g.ohw), w, int(g.kdim), T(0), y_t, s.c_out);
   for (int co = 0; co < s.c_out; ++co) {
@@ -206,7 +208,8 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
   if (conv2d_uses_winograd(s, ConvPass::forward))
     return winograd_conv2d_forward(s, x, w, bias, y, winograd_tile_for(s));
   const ConvGeometry g = geometry(s);
-  if (s.n == 1 && g.ohw >= s.c_out) return lone_image_by_rows(s, g, x, w, bias, y);
+  if (s.n == 1)
+    return g.ohw < s.c_out ? lone_small_image(s, g, x, w, bias, y) : lone_image_by_rows(s, g, x, w, bias, y);
   for_image_chunks(s.n, g.macs, [&](int begin, int end, int) {
     T* col = scratch<T, 0>(g.kdim * g.images_per_block * g.ohw);
     T* block_out = scratch<T, 1>(idx(s.c_out) * g.images_per_block * g.ohw);
@@ -214,10 +217,6 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias,
       const int count = std::min(g.images_per_block, end - i0);
       const idx cols = idx(count) * g.ohw;
       im2col(s, x + i0 * g.x_image, count, col, cols);
-      if (count == 1 && g.ohw < s.c_out) {
-        lone_small_image(s, g, col, w, bias, y + i0 * g.y_image);
-        continue;
-      }
       // A single image's output is already laid out as [c_out][ohw].
       T* out = count == 1 ? y + i0 * g.y_image : block_out;
       gemm(false, false, s.c_out, int(cols), int(g.kdim), T(1), w, int(g.kdim), col, int(cols),
