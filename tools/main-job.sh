@@ -9,6 +9,7 @@ epochs=${EPOCHS:-5}
 port=${PORT:-7878}
 
 tools/install-deps.sh
+tools/install-npm-deps.sh
 cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target gradcore
 tools/fetch-mnist.sh data/mnist

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools/install-deps.sh
+tools/install-npm-deps.sh
 
 build=${BUILD_DIR:-build}
 cmake -G Ninja -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
