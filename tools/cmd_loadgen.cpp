@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "infer/classifier.h"
 #include "serve/load_generator.h"
 #include "serve/server.h"
-#include "tools/classifier.h"
 #include "tools/command.h"
 #include "tools/data/idx.h"
 
@@ -29,7 +29,7 @@ struct LoadgenArgs {
 // Times `passes` in-process passes over args.load.images; returns each
 // pass's images per second. Each pass's predicted classes must equal
 // `expected`, which the first pass fills when it is empty.
-std::vector<double> offline_passes(Classifier& classifier, const LoadgenArgs& args, int passes,
+std::vector<double> offline_passes(infer::Classifier& classifier, const LoadgenArgs& args, int passes,
                                    std::vector<int>& expected) {
   const int64_t batch = args.offline_batch;
   const auto& images = args.load.images;
@@ -39,7 +39,7 @@ std::vector<double> offline_passes(Classifier& classifier, const LoadgenArgs& ar
     std::vector<int> classes;
     const auto start = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < n; i += batch)
-      for (const Prediction& p : classifier.classify(images.data() + i * 784, std::min(batch, n - i)))
+      for (const infer::Prediction& p : classifier.classify(images.data() + i * 784, std::min(batch, n - i)))
         classes.push_back(p.label);
     rates.push_back(double(n) / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (expected.empty())
@@ -74,10 +74,10 @@ void loadgen_command(LoadgenArgs& args) {
   // shared VM the machine's speed drifts over seconds, and a baseline timed
   // in a slow moment would flatter the served rate.
   constexpr int kOfflinePasses = 3;
-  std::unique_ptr<Classifier> classifier;
+  std::unique_ptr<infer::Classifier> classifier;
   std::vector<double> before;
   if (!args.model_file.empty()) {
-    classifier = std::make_unique<Classifier>(args.model_file);
+    classifier = std::make_unique<infer::Classifier>(args.model_file);
     before = offline_passes(*classifier, args, kOfflinePasses, load.expected_classes);
     std::printf("loadgen: expecting %s's in-process prediction for each of %zu images\n"
                 "loadgen: offline in-process inference (batch %lld) before the load:",

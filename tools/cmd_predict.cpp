@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "tools/classifier.h"
+#include "infer/classifier.h"
 #include "tools/command.h"
 #include "tools/data/idx.h"
 #include "tools/data/predict_inputs.h"
@@ -46,7 +46,7 @@ std::vector<NamedImage> collect(const std::vector<std::string>& inputs) {
 
 void run_predict(const PredictArgs& a) {
   omp_set_num_threads(a.threads > 0 ? a.threads : omp_get_num_procs());
-  Classifier classifier(a.model);
+  infer::Classifier classifier(a.model);
   if (classifier.input_size() != data::kImagePixels)
     throw Failure(a.model + ": model input " + std::to_string(classifier.input_size()) +
                   " values per image, but predict feeds 28×28 images");
@@ -59,7 +59,7 @@ void run_predict(const PredictArgs& a) {
       std::copy(images[first + i].pixels.begin(), images[first + i].pixels.end(), pixels.begin() + i * data::kImagePixels);
     auto predictions = classifier.classify(pixels.data(), static_cast<int64_t>(n));
     for (size_t i = 0; i < n; ++i) {
-      const Prediction& p = predictions[i];
+      const infer::Prediction& p = predictions[i];
       const std::string& label = classifier.info().labels[p.label];
       if (a.json) {
         std::printf("%s\n", nlohmann::json{{"input", images[first + i].name}, {"label", label},

@@ -8,10 +8,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "infer/classifier.h"
 #include "serve/model.h"
 #include "serve/reload_token.h"
 #include "serve/server.h"
-#include "tools/classifier.h"
 #include "tools/command.h"
 
 namespace gc::tools {
@@ -29,7 +29,7 @@ struct ServeArgs {
 // preprocessing (the file's input.scale/mean/std) and the forward pass.
 class ServedModel : public serve::InferenceModel {
  public:
-  explicit ServedModel(const std::string& path) : classifier_(std::make_unique<Classifier>(path)) {
+  explicit ServedModel(const std::string& path) : classifier_(std::make_unique<infer::Classifier>(path)) {
     const auto& shape = classifier_->info().input_shape;
     if (shape.size() != 3)
       throw std::runtime_error(path + ": metadata 'input.shape' has " + std::to_string(shape.size()) +
@@ -48,7 +48,7 @@ class ServedModel : public serve::InferenceModel {
   void forward(const float* images, int n, float* logits) const override { classifier_->forward(images, n, logits); }
 
  private:
-  std::unique_ptr<Classifier> classifier_;  // forward() is serialised inside
+  std::unique_ptr<infer::Classifier> classifier_;  // forward() is serialised inside
   std::string architecture_;
 };
 

@@ -12,9 +12,9 @@
 
 #include "layers/spec.h"
 #include "serialize/model_store.h"
-#include "tools/classifier.h"
+#include "infer/classifier.h"
 
-namespace gc::tools {
+namespace gc::infer {
 namespace {
 
 class ClassifierTest : public ::testing::Test {
@@ -78,4 +78,4 @@ TEST_F(ClassifierTest, ThreadCountDoesNotChangeTheLogits) {
 }
 
 }  // namespace
-}  // namespace gc::tools
+}  // namespace gc::infer

@@ -13,7 +13,7 @@
 
 #include "serialize/model_store.h"
 
-namespace gc::tools {
+namespace gc::infer {
 
 struct Prediction {
   int label = -1;
@@ -52,4 +52,4 @@ class Classifier {
 // softmax of one row of logits.
 std::vector<float> softmax(const float* logits, int classes);
 
-}  // namespace gc::tools
+}  // namespace gc::infer

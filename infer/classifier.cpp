@@ -1,4 +1,4 @@
-#include "tools/classifier.h"
+#include "infer/classifier.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 
 #include "engine/autograd.h"
 
-namespace gc::tools {
+namespace gc::infer {
 
 Classifier::Classifier(const std::filesystem::path& model_file) : loaded_(load_model(model_file)) {
   loaded_.model->set_training_mode(false);
@@ -91,4 +91,4 @@ std::vector<float> softmax(const float* logits, int classes) {
   return p;
 }
 
-}  // namespace gc::tools
+}  // namespace gc::infer
