@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <stdexcept>
 
 #include <omp.h>
 
@@ -75,6 +76,10 @@ std::vector<Prediction> Classifier::classify(const uint8_t* pixels, int64_t n) {
   std::vector<Prediction> out(n);
   for (int64_t i = 0; i < n; ++i) {
     const float* row = logits.data() + i * classes();
+    if (!std::all_of(row, row + classes(), [](float v) { return std::isfinite(v); }))
+      throw std::runtime_error("model '" + info().name + "' v" + std::to_string(info().version) +
+                               " gives a non-finite logit for image " + std::to_string(i) + " of " +
+                               std::to_string(n) + ": no answer");
     out[i].logits.assign(row, row + classes());
     out[i].probabilities = softmax(row, classes());
     out[i].label = static_cast<int>(std::max_element(row, row + classes()) - row);

@@ -35,6 +35,7 @@ class Classifier {
   // images: n normalised inputs → n × classes() logits. Calls are serialised
   // by a mutex; within one, large batches run in slices on the OpenMP threads.
   void forward(const float* images, int64_t n, float* logits);
+  // Throws when a logit is NaN or infinite rather than answer with it.
   std::vector<Prediction> classify(const uint8_t* pixels, int64_t n);
 
  private:

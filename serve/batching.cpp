@@ -115,6 +115,8 @@ void Server::EventLoop::run_one_batch() {
         reply_error(*c, type, r.request_id, Status::wrong_image_size, "the model's input shape changed on reload");
       else if (!failure.empty())
         reply_error(*c, type, r.request_id, Status::internal, failure);
+      else if (int bad = first_non_finite_image(logits, r.count, model.classes); bad >= 0)
+        refuse_non_finite(*c, r, bad, model.version);
       else
         append_prediction(*c, r, model, logits);
       start_awaiting(*c);
@@ -125,6 +127,24 @@ void Server::EventLoop::run_one_batch() {
   }
   for (size_t i = 0; i < taken; ++i) queued_images_ -= queue_[i].count;
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
+}
+
+// The first of `count` images with a logit that is NaN or infinite, or -1.
+// Each image's logits depend on that image alone, so one such image spoils
+// only its own request, never the rest of the batch.
+int Server::EventLoop::first_non_finite_image(const float* logits, int count, int classes) {
+  for (int i = 0; i < count; ++i)
+    for (int k = 0; k < classes; ++k)
+      if (!std::isfinite(logits[static_cast<size_t>(i) * classes + k])) return i;
+  return -1;
+}
+
+void Server::EventLoop::refuse_non_finite(Connection& c, const QueuedPredict& request, int image,
+                                          int64_t model_version) {
+  stats.non_finite_answers.fetch_add(1, std::memory_order_relaxed);
+  reply_error(c, response_type(MessageType::predict), request.request_id, Status::internal,
+              "model version " + std::to_string(model_version) + " gave a non-finite logit for image " +
+                  std::to_string(image) + " of " + std::to_string(request.count));
 }
 
 void Server::EventLoop::append_prediction(Connection& c, const QueuedPredict& request, const ServingModel& model,

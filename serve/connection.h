@@ -28,6 +28,7 @@ struct Connection {
   size_t output_sent = 0;
 
   Clock::time_point last_progress;  // last byte read or written
+  Clock::time_point frame_started;  // first byte of the unparsed frame, when there is one
   int owed = 0;                     // queued PREDICTs and a running RELOAD
   bool reading_done = false;        // framing error, peer closed or draining: read no more
   bool queued_for_flush = false;    // already in the I/O thread's list of connections to write

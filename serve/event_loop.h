@@ -81,6 +81,8 @@ class Server::EventLoop {
   void settle(Connection& c);  // closes a finished connection, else updates what epoll watches
   void close_connection(Connection& c, const char* reason);
   void check_timeouts();
+  // When the connection's partial frame must be whole; nullopt without one being read.
+  std::optional<Clock::time_point> frame_deadline(const Connection& c) const;
   void begin_drain();
   Connection* find(uint64_t id);
 
@@ -100,6 +102,8 @@ class Server::EventLoop {
   void run_one_batch();
   void append_prediction(Connection& c, const QueuedPredict& request, const ServingModel& model,
                          const float* logits);
+  static int first_non_finite_image(const float* logits, int count, int classes);
+  void refuse_non_finite(Connection& c, const QueuedPredict& request, int image, int64_t model_version);
   void queue_flush(Connection& c);
   void start_awaiting(Connection& c);  // the running batch answered c
   void stop_awaiting(Connection& c);   // c sent a PREDICT, or closed

@@ -13,6 +13,15 @@
 
 namespace gc::serve {
 
+// How a uint8 pixel p becomes the model's input: (p × scale − mean) / std.
+// A float32 PREDICT sends values already mapped this way (INFO reports it).
+struct Normalisation {
+  double scale = 1;
+  double mean = 0;
+  double std = 1;
+  double apply(double pixel) const { return (pixel * scale - mean) / std; }
+};
+
 // An immutable, loaded model. Held by shared_ptr so a model stays alive for as
 // long as anything still uses it, across reloads and roll backs.
 //
@@ -29,11 +38,13 @@ struct InferenceModel {
   virtual std::vector<std::string> labels() const = 0;  // one per class; its size is the class count
   virtual std::array<int, 3> input_shape() const = 0;  // channels, height, width: {1, 28, 28}
 
-  // uint8 pixels (n images of input_shape) → floats with the model's own
-  // preprocessing (the same as in training).
+  // The preprocessing normalise() applies, the same as in training.
+  virtual Normalisation normalisation() const = 0;
+  // uint8 pixels (n images of input_shape) → floats, normalisation() applied.
   virtual void normalise(const uint8_t* pixels, int n, float* out) const = 0;
   // n normalised images → n × labels().size() logits. May throw; the server
-  // answers the batch with INTERNAL and keeps running.
+  // answers the batch with INTERNAL and keeps running. A request whose
+  // logits are not all finite is answered INTERNAL too, never OK.
   virtual void forward(const float* images, int n, float* logits) const = 0;
 };
 

@@ -13,10 +13,10 @@ ServingModel load_and_validate(const ModelLoader& loader, const std::string& pat
   s.path = path;
   s.shape = s.model->input_shape();
   for (int dim : s.shape)
-    if (dim < 1 || dim > 4096) throw std::runtime_error("model input shape has a dimension outside 1..4096");
+    if (dim < 1 || dim > 4096) throw std::runtime_error(path + ": model input shape has a dimension outside 1..4096");
   s.pixels = s.shape[0] * s.shape[1] * s.shape[2];
   s.classes = static_cast<int>(s.model->labels().size());
-  if (s.classes < 1 || s.classes > 65535) throw std::runtime_error("model has no labels, or more than 65535");
+  if (s.classes < 1 || s.classes > 65535) throw std::runtime_error(path + ": model has no labels, or more than 65535");
   s.version = s.model->version();
 
   std::vector<uint8_t> blank(s.pixels, 0);
@@ -25,7 +25,7 @@ ServingModel load_and_validate(const ModelLoader& loader, const std::string& pat
   s.model->normalise(blank.data(), 1, image.data());
   s.model->forward(image.data(), 1, logits.data());
   for (float v : logits)
-    if (!std::isfinite(v)) throw std::runtime_error("model gives non-finite logits for a blank image");
+    if (!std::isfinite(v)) throw std::runtime_error(path + ": model gives non-finite logits for a blank image");
   return s;
 }
 

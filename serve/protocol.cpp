@@ -51,8 +51,11 @@ HeaderParse parse_header(std::span<const uint8_t> bytes, uint32_t max_payload) {
   };
   const uint8_t magic[4] = {'G', 'C', 'S', 'V'};
   size_t magic_seen = std::min<size_t>(bytes.size(), 4);
-  if (std::memcmp(bytes.data(), magic, magic_seen) != 0) return fail(Status::bad_magic, "bad magic, expected GCSV");
-  if (bytes.size() < kHeaderSize) return result;
+  bool magic_ok = std::memcmp(bytes.data(), magic, magic_seen) == 0;
+  if (bytes.size() < kHeaderSize) {
+    if (!magic_ok) return fail(Status::bad_magic, "bad magic, expected GCSV");
+    return result;
+  }
 
   ByteReader reader(bytes.first(kHeaderSize));
   reader.u32();
@@ -60,6 +63,7 @@ HeaderParse parse_header(std::span<const uint8_t> bytes, uint32_t max_payload) {
   result.header.type = reader.u16();
   result.header.request_id = reader.u64();
   result.header.payload_length = reader.u32();
+  if (!magic_ok) return fail(Status::bad_magic, "bad magic, expected GCSV");
   if (version != kVersion)
     return fail(Status::unsupported_version, "unsupported protocol version " + std::to_string(version) +
                                                  ", this server speaks 1");

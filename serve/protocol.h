@@ -65,7 +65,8 @@ struct HeaderParse {
 };
 
 // Looks at the start of `bytes`. Reports a bad magic as soon as the first
-// bytes differ from it, so garbage is refused without waiting for 20 bytes.
+// bytes differ from it, so garbage is refused without waiting for 20 bytes;
+// a framing error found in a complete header carries its request id.
 HeaderParse parse_header(std::span<const uint8_t> bytes, uint32_t max_payload);
 
 // ---- little-endian building blocks -----------------------------------------

@@ -19,6 +19,8 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
@@ -55,6 +57,34 @@ bool tokens_equal(std::string_view given, std::string_view expected) {
   return difference == 0;
 }
 
+// The values a float32 PREDICT may send: what normalising 0..255 gives,
+// widened by 1% of that span on each side for the client's own rounding.
+// Anything further out is no normalised image, and could overflow the
+// model's arithmetic into a non-finite answer.
+struct Float32Range {
+  double low, high;
+};
+
+Float32Range float32_range(const Normalisation& n) {
+  double a = n.apply(0), b = n.apply(255);
+  double margin = 0.01 * std::abs(b - a);
+  return {std::min(a, b) - margin, std::max(a, b) + margin};
+}
+
+std::optional<std::string> float32_pixel_out_of_range(std::span<const uint8_t> pixels, Float32Range range) {
+  protocol::ByteReader floats(pixels);
+  for (size_t i = 0; i < pixels.size() / 4; ++i) {
+    float v = floats.f32();
+    if (!(v >= range.low && v <= range.high)) {
+      char text[160];
+      std::snprintf(text, sizeof text, "float32 pixel %zu is %g, outside the normalised range [%g, %g] (INFO input)",
+                    i, static_cast<double>(v), range.low, range.high);
+      return text;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 // ============================================================================
@@ -64,10 +94,10 @@ Server::EventLoop::EventLoop(ServerOptions options, ModelLoader loader, const st
     : options_(std::move(options)) {
   if (options_.max_batch < 1 || options_.max_batch > 65535) throw std::invalid_argument("max_batch must be 1..65535");
   if (options_.max_delay_us < 0 || options_.max_connections < 1 || options_.max_queue < options_.max_batch ||
-      options_.idle_timeout_ms < 0 || options_.drain_timeout_ms < 0)
+      options_.idle_timeout_ms < 0 || options_.drain_timeout_ms < 0 || options_.min_frame_bytes_per_s < 1)
     throw std::invalid_argument(
-        "max_delay_us, idle_timeout_ms and drain_timeout_ms must be >= 0, max_connections >= 1, max_queue >= "
-        "max_batch");
+        "max_delay_us, idle_timeout_ms and drain_timeout_ms must be >= 0, max_connections and "
+        "min_frame_bytes_per_s >= 1, max_queue >= max_batch");
 
   // Signals are blocked before the model loads: threads inherit the mask,
   // and a loader may start some (the real model's validation forward pass
@@ -257,6 +287,7 @@ void Server::EventLoop::accept_connections() {
     }
     std::string peer = address_name(address);
     if (connections_.size() >= static_cast<size_t>(options_.max_connections)) {
+      // A connection-level frame (type 0xFFFF, request id 0): it answers no request.
       std::vector<uint8_t> refusal;
       protocol::append_error(refusal, protocol::kFramingErrorType, 0, Status::overloaded,
                              "too many connections");
@@ -297,6 +328,7 @@ void Server::EventLoop::read_from(Connection& c) {
     size_t space = c.input.size() - c.input_end;
     ssize_t n = ::recv(c.fd, c.input.data() + c.input_end, space, 0);
     if (n > 0) {
+      if (c.unparsed().empty()) c.frame_started = now_;  // the first byte of a new frame
       c.input_end += static_cast<size_t>(n);
       c.last_progress = now_;
       budget -= std::min(budget, static_cast<size_t>(n));
@@ -388,6 +420,8 @@ void Server::EventLoop::settle(Connection& c) {
   if (!c.reading_done && c.unwritten() < options_.max_output_bytes) wanted |= EPOLLIN;
   if (c.unwritten() > 0) wanted |= EPOLLOUT;
   if (wanted == c.epoll_events) return;
+  // A frame's clock stops while the server itself does not read the connection.
+  if ((wanted & EPOLLIN) && !(c.epoll_events & EPOLLIN)) c.frame_started = now_;
   epoll_event ev{};
   ev.events = wanted;
   ev.data.u64 = c.id;
@@ -419,15 +453,41 @@ void Server::EventLoop::check_timeouts() {
     return;
   }
   auto idle_limit = std::chrono::milliseconds(options_.idle_timeout_ms);
-  std::vector<uint64_t> expired;
-  for (auto& [id, c] : connections_)
-    if (c->owed == 0 && now_ - c->last_progress > idle_limit) expired.push_back(id);
-  for (uint64_t id : expired) {
+  std::vector<uint64_t> idle, slow;
+  for (auto& [id, c] : connections_) {
+    if (auto deadline = frame_deadline(*c)) {
+      if (now_ > *deadline) slow.push_back(id);
+    } else if (c->owed == 0 && now_ - c->last_progress > idle_limit) {
+      idle.push_back(id);
+    }
+  }
+  for (uint64_t id : idle) {
     stats.connections_timed_out.fetch_add(1, std::memory_order_relaxed);
     close_connection(*find(id), "idle timeout");
   }
+  for (uint64_t id : slow) {
+    stats.connections_frame_timed_out.fetch_add(1, std::memory_order_relaxed);
+    close_connection(*find(id), "frame timeout");
+  }
   auto interval = std::clamp(idle_limit / 4, std::chrono::milliseconds(1), std::chrono::milliseconds(250));
   next_timeout_check_ = now_ + interval;
+}
+
+// A frame must be whole within idle_timeout_ms of its first byte, plus one
+// second per min_frame_bytes_per_s bytes of the payload its header declares,
+// counting only time in which the server reads the connection. While a
+// frame is under way this deadline replaces the idle timeout: a client
+// sending at least that fast may pause, one sending slower cannot keep the
+// connection by trickling bytes.
+std::optional<Clock::time_point> Server::EventLoop::frame_deadline(const Connection& c) const {
+  auto bytes = c.unparsed();
+  if (bytes.empty() || c.reading_done || !(c.epoll_events & EPOLLIN)) return std::nullopt;
+  std::chrono::duration<double> allowed = std::chrono::milliseconds(options_.idle_timeout_ms);
+  auto header = protocol::parse_header(bytes, max_payload_);
+  if (header.state == protocol::HeaderParse::State::complete)
+    allowed += std::chrono::duration<double>(static_cast<double>(header.header.payload_length) /
+                                             options_.min_frame_bytes_per_s);
+  return c.frame_started + std::chrono::duration_cast<Clock::duration>(allowed);
 }
 
 void Server::EventLoop::begin_drain() {
@@ -475,13 +535,20 @@ void Server::EventLoop::parse_frames(Connection& c) {
     }
     handle_request(c, parsed.header, bytes.subspan(protocol::kHeaderSize, parsed.header.payload_length));
     c.input_begin += frame_size;
+    c.frame_started = now_;  // any bytes left begin the next frame, read just now
   }
 }
 
 void Server::EventLoop::handle_request(Connection& c, const protocol::FrameHeader& header,
                                        std::span<const uint8_t> payload) {
   stats.count_request(header.type);
-  switch (static_cast<MessageType>(header.type)) {
+  auto type = static_cast<MessageType>(header.type);
+  bool takes_empty_payload = type == MessageType::info || type == MessageType::stats || type == MessageType::health;
+  if (takes_empty_payload && !payload.empty())
+    return reply_error(c, header.type | protocol::kResponseBit, header.request_id, Status::malformed,
+                       std::string(protocol::message_type_name(header.type)) + " takes an empty payload, got " +
+                           std::to_string(payload.size()) + " bytes");
+  switch (type) {
     case MessageType::predict:
       return handle_predict(c, header.request_id, payload);
     case MessageType::reload:
@@ -533,6 +600,9 @@ void Server::EventLoop::handle_predict(Connection& c, uint64_t request_id, std::
                            "x" + std::to_string(request.shape[2]) + ", the model takes " +
                            std::to_string(model.shape[0]) + "x" + std::to_string(model.shape[1]) + "x" +
                            std::to_string(model.shape[2]));
+  if (request.format == PixelFormat::float32)
+    if (auto problem = float32_pixel_out_of_range(request.pixels, float32_range(model.model->normalisation())))
+      return reply_error(c, type, request_id, Status::malformed, *problem);
   if (queued_images_ + request.count > options_.max_queue)
     return reply_error(c, type, request_id, Status::overloaded, "request queue is full");
   queue_.push_back({c.id, request_id, request.format, request.want_logits, request.count,
@@ -606,7 +676,7 @@ void Server::EventLoop::finish_reload() {
     stats.reloads_failed.fetch_add(1, std::memory_order_relaxed);
     log_event({{"event", "reload"}, {"action", "load"}, {"status", "failed"}, {"path", outcome->path},
                {"error", outcome->error}, {"still_serving", std::to_string(registry_->current().version)}});
-    if (c) reply_error(*c, type, asker.request_id, Status::reload_failed, "cannot load " + outcome->error);
+    if (c) reply_error(*c, type, asker.request_id, Status::reload_failed, outcome->error);
   }
 }
 
@@ -617,10 +687,14 @@ std::string Server::EventLoop::info_json() const {
   j["version"] = m.version;
   j["architecture"] = m.model->architecture();
   j["labels"] = m.model->labels();
+  Normalisation n = m.model->normalisation();
+  Float32Range range = float32_range(n);
   j["input"] = {{"channels", m.shape[0]},
                 {"height", m.shape[1]},
                 {"width", m.shape[2]},
-                {"formats", {"uint8", "float32"}}};
+                {"formats", {"uint8", "float32"}},
+                {"normalisation", {{"scale", n.scale}, {"mean", n.mean}, {"std", n.std}}},
+                {"float32_range", {range.low, range.high}}};
   j["max_images_per_request"] = options_.max_batch;
   j["max_payload_bytes"] = max_payload_;
   j["previous_version"] = registry_->previous() ? registry_->previous()->version : -1;

@@ -32,6 +32,8 @@ struct ServerOptions {
   int max_connections = 1024;        // further connections get OVERLOADED and are closed
   int max_queue = 4096;              // queued PREDICT images; more get OVERLOADED
   int idle_timeout_ms = 30000;       // close a connection without progress this long (0: never)
+  int min_frame_bytes_per_s = 65536; // a frame must be whole within idle_timeout_ms of its first
+                                     // byte plus its payload at this rate, or the connection is closed
   uint32_t max_payload_bytes = 0;    // 0: 1 MiB, or what max_batch float32 images need if more
   size_t max_output_bytes = 4 << 20; // stop reading a connection whose unread answers exceed this
   std::string reload_token;          // empty: every RELOAD is refused

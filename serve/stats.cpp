@@ -85,7 +85,9 @@ std::string ServerStats::to_json() const {
   j["connections"] = {{"open", load(connections_open)},
                       {"accepted", load(connections_accepted)},
                       {"rejected", load(connections_rejected)},
-                      {"timed_out", load(connections_timed_out)}};
+                      {"timed_out", load(connections_timed_out)},
+                      {"frame_timed_out", load(connections_frame_timed_out)}};
+  j["non_finite_answers"] = load(non_finite_answers);
   j["reloads"] = {{"ok", load(reloads_ok)}, {"failed", load(reloads_failed)}};
   return j.dump();
 }
@@ -126,7 +128,11 @@ std::string ServerStats::to_prometheus() const {
   metric("gradcore_connections_total", "counter", "Connections by outcome.");
   out << "gradcore_connections_total{outcome=\"accepted\"} " << load(connections_accepted) << '\n'
       << "gradcore_connections_total{outcome=\"rejected\"} " << load(connections_rejected) << '\n'
-      << "gradcore_connections_total{outcome=\"timed_out\"} " << load(connections_timed_out) << '\n';
+      << "gradcore_connections_total{outcome=\"timed_out\"} " << load(connections_timed_out) << '\n'
+      << "gradcore_connections_total{outcome=\"frame_timed_out\"} " << load(connections_frame_timed_out) << '\n';
+  metric("gradcore_non_finite_answers_total", "counter",
+         "PREDICTs answered INTERNAL because the model gave a NaN or infinite logit.");
+  out << "gradcore_non_finite_answers_total " << load(non_finite_answers) << '\n';
   metric("gradcore_reloads_total", "counter", "Model reloads by outcome.");
   out << "gradcore_reloads_total{outcome=\"ok\"} " << load(reloads_ok) << '\n'
       << "gradcore_reloads_total{outcome=\"failed\"} " << load(reloads_failed) << '\n';

@@ -31,6 +31,9 @@ void run_eval(const EvalArgs& a) {
   options.std = static_cast<float>(loaded.info.input_std);
   data::DataLoader loader(set, options);
   training::Evaluation e = training::evaluate(*loaded.model, loader, 1000);
+  if (e.non_finite > 0)
+    throw Failure(a.model + ": the model gives a NaN or infinite logit for " + std::to_string(e.non_finite) +
+                  " of " + std::to_string(e.count) + " images; no accuracy to report");
 
   std::printf("model %s (%s v%lld) on %s %s: %lld images\n", a.model.c_str(), loaded.info.name.c_str(),
               static_cast<long long>(loaded.info.version), dataset_name.c_str(), a.split.c_str(),

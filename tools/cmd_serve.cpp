@@ -44,6 +44,10 @@ class ServedModel : public serve::InferenceModel {
     const auto& s = classifier_->info().input_shape;
     return {static_cast<int>(s[0]), static_cast<int>(s[1]), static_cast<int>(s[2])};
   }
+  serve::Normalisation normalisation() const override {
+    const ModelInfo& i = classifier_->info();
+    return {i.input_scale, i.input_mean, i.input_std};
+  }
   void normalise(const uint8_t* pixels, int n, float* out) const override { classifier_->normalise(pixels, n, out); }
   void forward(const float* images, int n, float* logits) const override { classifier_->forward(images, n, logits); }
 
@@ -109,6 +113,10 @@ void setup(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--idle-timeout-ms", o.idle_timeout_ms, "Close connections idle this long (0: never)")
       ->check(kNonNegative)
+      ->capture_default_str();
+  cmd->add_option("--min-frame-rate", o.min_frame_bytes_per_s,
+                  "Bytes/s a frame's payload must arrive at, on top of --idle-timeout-ms from its first byte")
+      ->check(kPositive)
       ->capture_default_str();
   cmd->add_option("--drain-timeout-ms", o.drain_timeout_ms, "At shutdown, the longest to wait for answers")
       ->check(kNonNegative)

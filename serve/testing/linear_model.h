@@ -30,6 +30,7 @@ class LinearTestModel : public InferenceModel {
   std::string architecture() const override { return "dense 784->10 (test model)"; }
   std::vector<std::string> labels() const override;
   std::array<int, 3> input_shape() const override { return {1, 28, 28}; }
+  Normalisation normalisation() const override { return {1.0 / 255, 0.1307, 0.3081}; }
   void normalise(const uint8_t* pixels, int n, float* out) const override;
   void forward(const float* images, int n, float* logits) const override;
 

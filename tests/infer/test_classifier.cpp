@@ -77,5 +77,20 @@ TEST_F(ClassifierTest, ThreadCountDoesNotChangeTheLogits) {
     ASSERT_NEAR(one[k], two[k], 1e-4 * (1 + std::fabs(one[k]))) << "image " << k / classes;
 }
 
+// A model with a NaN weight (a diverged training run) gives no answer
+// rather than NaN probabilities.
+TEST_F(ClassifierTest, NonFiniteLogitsAreAnErrorNotAnAnswer) {
+  auto model = build_model("seed-cnn");
+  model->reset_parameters(5, "he");
+  auto params = model->parameters();
+  params.back().tensor->data<float>()[0] = std::nanf("");
+  save_model(dir_ / "nan.gcm", *model, ModelInfo{});
+  Classifier classifier(dir_ / "nan.gcm");
+  std::vector<uint8_t> pixels(classifier.input_size(), 7);
+  EXPECT_THROW(classifier.classify(pixels.data(), 1), std::runtime_error);
+  Classifier healthy(path());
+  EXPECT_EQ(healthy.classify(pixels.data(), 1).size(), 1u);
+}
+
 }  // namespace
 }  // namespace gc::infer

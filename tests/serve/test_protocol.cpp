@@ -45,6 +45,15 @@ TEST(ServeProtocol, BadMagicIsSeenOnTheFirstByte) {
   EXPECT_TRUE(is_framing_error(parsed.error));
 }
 
+TEST(ServeProtocol, BadMagicInACompleteHeaderCarriesItsRequestId) {
+  auto frame = predict_frame(1);
+  frame[0] = 'X';
+  auto parsed = parse_header(std::span(frame).first(kHeaderSize), 1 << 20);
+  EXPECT_EQ(parsed.error, Status::bad_magic);
+  EXPECT_EQ(parsed.header.request_id, 42u);
+  EXPECT_EQ(parse_header(std::span(frame).first(4), 1 << 20).header.request_id, 0u);  // not known yet
+}
+
 TEST(ServeProtocol, WrongVersionAndOversizeAreFramingErrors) {
   auto frame = predict_frame(1);
   frame[4] = 2;

@@ -45,6 +45,8 @@ TEST(ServeLimits, ConnectionsOverTheLimitGetOverloadedAndAreClosed) {
   Client extra = server.client();
   Frame frame = extra.read_frame();
   EXPECT_EQ(protocol::decode_health_response(frame.payload)->status, Status::overloaded);
+  EXPECT_EQ(frame.header.type, protocol::kFramingErrorType);  // a connection-level frame
+  EXPECT_EQ(frame.header.request_id, 0u);
   EXPECT_TRUE(closed_by_server(extra));
   kept.pop_back();  // frees a slot
   for (int attempt = 0; attempt < 100; ++attempt) {

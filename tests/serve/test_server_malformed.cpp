@@ -57,6 +57,7 @@ TEST_F(ServeMalformed, BadMagicGetsAnErrorThenClose) {
   auto error = send_and_read_error(client, raw_header(0x12345678, 1, 1, 5, 0), &frame);
   EXPECT_EQ(error.status, Status::bad_magic);
   EXPECT_EQ(frame.header.type, protocol::kFramingErrorType);
+  EXPECT_EQ(frame.header.request_id, 5u);  // the header was complete
   EXPECT_TRUE(closed_by_server(client));
   expect_still_serving();
 }
@@ -115,6 +116,21 @@ TEST_F(ServeMalformed, UnknownTypeKeepsTheConnectionOpen) {
   EXPECT_EQ(frame.header.type, 42 | protocol::kResponseBit);
   EXPECT_EQ(frame.header.request_id, 8u);
   EXPECT_EQ(client.health().status, Status::ok);
+}
+
+TEST_F(ServeMalformed, InfoHealthAndStatsWithAPayloadAreMalformed) {
+  Client client = server_.client();
+  for (uint16_t type : {2, 3, 4}) {
+    auto bytes = raw_header(protocol::kMagic, 1, type, 60 + type, 3);
+    bytes.insert(bytes.end(), {1, 2, 3});
+    Frame frame;
+    auto error = send_and_read_error(client, bytes, &frame);
+    EXPECT_EQ(error.status, Status::malformed) << type;
+    EXPECT_NE(error.message.find("empty payload"), std::string::npos) << error.message;
+    EXPECT_EQ(frame.header.type, type | protocol::kResponseBit);
+    EXPECT_EQ(frame.header.request_id, 60u + type);
+  }
+  EXPECT_EQ(client.health().status, Status::ok);  // the connection stays open
 }
 
 TEST_F(ServeMalformed, NonFiniteFloatsAreRefused) {

@@ -72,6 +72,7 @@ TEST(ServeReload, CorruptFileIsRefusedAndTheOldModelKeepsAnswering) {
     auto r = client.reload(kToken, path);
     EXPECT_EQ(r.status, Status::reload_failed) << path;
     EXPECT_NE(r.message.find(path), std::string::npos) << r.message;
+    EXPECT_EQ(r.message.find("cannot load"), std::string::npos) << r.message;  // the loader's reason, once
     auto images = random_images(2, 3);
     auto answer = client.predict(images, 2);
     ASSERT_EQ(answer.status, Status::ok);

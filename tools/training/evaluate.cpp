@@ -1,6 +1,7 @@
 #include "tools/training/evaluate.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
@@ -39,6 +40,10 @@ Evaluation evaluate(Sequential& model, const data::DataLoader& loader, int64_t b
     const float* l = logits.data<float>();
     for (int64_t i = 0; i < b; ++i) {
       const float* row = l + i * e.classes;
+      if (!std::all_of(row, row + e.classes, [](float v) { return std::isfinite(v); })) {
+        ++e.non_finite;
+        continue;
+      }
       int predicted = static_cast<int>(std::max_element(row, row + e.classes) - row);
       e.correct += predicted == labels[i];
       e.confusion[labels[i] * e.classes + predicted]++;

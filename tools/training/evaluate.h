@@ -14,6 +14,7 @@ struct Evaluation {
   double loss = 0;  // mean cross-entropy
   int classes = 0;
   std::vector<int64_t> confusion;  // [true][predicted], classes × classes
+  int64_t non_finite = 0;           // images with a NaN or infinite logit (counted wrong, not in confusion)
 
   double accuracy() const { return count ? static_cast<double>(correct) / static_cast<double>(count) : 0; }
   double class_accuracy(int c) const;
