@@ -211,7 +211,8 @@ TEST(ServeLifecycle, LoadGeneratorThreadsSplitTheConnections) {
     const uint64_t accepted_before = server.server().stats().connections_accepted.load();
     LoadReport report = run_load(options);
     EXPECT_EQ(report.failures(), 0u) << format_report(report);
-    EXPECT_GT(report.requests_ok, 50u);
+    // Every connection was answered; how many times depends on the machine's load (not asserted).
+    EXPECT_GE(report.requests_ok, static_cast<uint64_t>(connections));
     EXPECT_EQ(report.requests_ok, report.requests_sent);
     EXPECT_EQ(server.server().stats().connections_accepted.load() - accepted_before, uint64_t(connections));
     EXPECT_GT(report.p50_us, 0.0);
