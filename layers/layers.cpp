@@ -13,10 +13,11 @@ static std::string format_double(double v) {
   return s.str();
 }
 
-Conv2d::Conv2d(int in_channels, int out_channels, int kernel, int stride, int padding)
+Conv2d::Conv2d(int in_channels, int out_channels, int kernel, int stride, int padding, int dilation)
     : weight(Tensor::zeros({out_channels, in_channels, kernel, kernel})),
       bias(Tensor::zeros({out_channels})),
-      in_(in_channels), out_(out_channels), kernel_(kernel), stride_(stride), padding_(padding) {
+      in_(in_channels), out_(out_channels), kernel_(kernel), stride_(stride), padding_(padding),
+      dilation_(dilation) {
   weight.requires_grad_();
   bias.requires_grad_();
 }
@@ -27,7 +28,9 @@ Tensor Conv2d::forward(const Tensor& x) {
 
 std::string Conv2d::spec() const {
   std::string s = "conv(" + std::to_string(in_) + "," + std::to_string(out_) + "," + std::to_string(kernel_);
-  if (stride_ != 1 || padding_ != 0) s += "," + std::to_string(stride_) + "," + std::to_string(padding_);
+  if (stride_ != 1 || padding_ != 0 || dilation_ != 1)
+    s += "," + std::to_string(stride_) + "," + std::to_string(padding_);
+  if (dilation_ != 1) s += "," + std::to_string(dilation_);
   return s + ")";
 }
 

@@ -12,18 +12,19 @@ namespace gc {
 
 class Conv2d : public Module {
  public:
-  Conv2d(int in_channels, int out_channels, int kernel, int stride = 1, int padding = 0);
+  Conv2d(int in_channels, int out_channels, int kernel, int stride = 1, int padding = 0, int dilation = 1);
   Tensor forward(const Tensor& x) override;
   std::string spec() const override;
   std::string kind() const override { return "conv"; }
   std::vector<ParamRef> parameters() override { return {{"weight", &weight}, {"bias", &bias}}; }
   void reset_parameters(uint64_t seed, const std::string& init) override;
-  Conv2dOptions options() const { return {.stride = stride_, .padding = padding_}; }
+  Conv2dOptions options() const { return {.stride = stride_, .padding = padding_, .dilation = dilation_}; }
+  int kernel() const { return kernel_; }
 
   Tensor weight, bias;  // [out, in, k, k], [out]
 
  private:
-  int in_, out_, kernel_, stride_, padding_;
+  int in_, out_, kernel_, stride_, padding_, dilation_;
 };
 
 class Linear : public Module {
@@ -60,6 +61,8 @@ class AvgPool2d : public Module {
   Tensor forward(const Tensor& x) override { return avg_pool2d(x, {.kernel = kernel_, .stride = stride_}); }
   std::string spec() const override;
   std::string kind() const override { return "avgpool"; }
+  int kernel() const { return kernel_; }
+  int stride() const { return stride_; }
 
  private:
   int kernel_, stride_;
@@ -102,6 +105,7 @@ class Dropout : public Module {
   std::string spec() const override;
   std::string kind() const override { return "dropout"; }
   void set_seed(uint64_t seed) override { seed_ = seed; }
+  double p() const { return p_; }
   uint64_t calls = 0;
 
  private:

@@ -84,9 +84,13 @@ std::unique_ptr<Module> make_layer(const Token& t, int index) {
     if (!t.args.empty()) throw fail(t.kind + " takes no arguments");
   };
   if (t.kind == "conv") {
-    auto a = ints({3, 5}, "(in,out,k[,stride,padding])");
-    if (a[0] < 1 || a[1] < 1 || a[2] < 1 || (a.size() == 5 && a[3] < 1)) throw fail("sizes must be ≥ 1");
-    return std::make_unique<Conv2d>(a[0], a[1], a[2], a.size() == 5 ? a[3] : 1, a.size() == 5 ? a[4] : 0);
+    auto a = ints({3, 5, 6}, "(in,out,k[,stride,padding[,dilation]])");
+    a.resize(6, 0);
+    if (a[0] < 1 || a[1] < 1 || a[2] < 1) throw fail("sizes must be ≥ 1");
+    if (t.args.size() == 3) a[3] = 1;
+    if (t.args.size() < 6) a[5] = 1;
+    if (a[3] < 1 || a[5] < 1) throw fail("stride and dilation must be ≥ 1");
+    return std::make_unique<Conv2d>(a[0], a[1], a[2], a[3], a[4], a[5]);
   }
   if (t.kind == "linear") {
     auto a = ints({2}, "(in,out)");

@@ -1,7 +1,7 @@
 // Model specs: the architecture as a string of layer tokens, which a model
 // file records so it can rebuild the network.
 //
-//   conv(in,out,k[,stride,padding])  linear(in,out)  maxpool(k[,stride])
+//   conv(in,out,k[,stride,padding[,dilation]])  linear(in,out)  maxpool(k[,stride])
 //   avgpool(k[,stride])  relu  tanh  sigmoid  flatten  dropout(p)
 //
 // Presets:

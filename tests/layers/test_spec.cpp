@@ -111,6 +111,28 @@ TEST(Spec, BadSpecsNameTheToken) {
   EXPECT_NE(message("conv(1,2,3").find("missing ')'"), std::string::npos);
 }
 
+// conv's optional sixth argument is the dilation: a 3×3 kernel with dilation
+// 2 spans 5×5 and gives conv2d's output.
+TEST(Spec, ConvTakesADilation) {
+  auto model = build_model("conv(1,2,3,1,1,2) relu");
+  EXPECT_EQ(model->spec(), "conv(1,2,3,1,1,2) relu");
+  EXPECT_EQ(build_model("conv(1,2,3,2,0)")->spec(), "conv(1,2,3,2,0)");
+  EXPECT_EQ(check_model_input(*model, {1, 9, 9}), (Shape{1, 2, 7, 7}));
+  model->reset_parameters(3, "he");
+  const auto& conv = static_cast<const Conv2d&>(*model->layers()[0]);
+  Tensor x = Tensor::from_vector({1, 1, 9, 9}, std::vector<float>(81, 0.5f));
+  NoGradGuard no_grad;
+  EXPECT_EQ(conv.options().dilation, 2);
+  EXPECT_EQ(model->forward(x).to_doubles(),
+            relu(conv2d(x, conv.weight, conv.bias, {.stride = 1, .padding = 1, .dilation = 2})).to_doubles());
+  try {
+    build_model("conv(1,2,3,1,0,0)");
+    FAIL() << "dilation 0 accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("stride and dilation must be ≥ 1"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Spec, MismatchedLayersAreReportedAtTheLayer) {
   auto model = build_model("flatten linear(100,10)");
   try {
