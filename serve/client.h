@@ -7,11 +7,18 @@
 //   auto answer = client.predict(pixels, 1);  // 784 uint8 pixels
 //   if (answer.status == gc::serve::protocol::Status::ok)
 //     std::printf("%d\n", answer.predictions[0].predicted_class);
+//
+// Over TLS, pass a client context (serve/tls.h) that trusts the server's CA:
+//   auto trust = gc::serve::tls::Context::client("ca.pem");
+//   gc::serve::Client client("localhost", 7878, 10000, &trust);
 #pragma once
 
 #include "serve/protocol.h"
+#include "serve/stream_io.h"
+#include "serve/tls.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -22,6 +29,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -49,8 +57,12 @@ class Client {
 
   // Connects (host: a name, an IPv4 or an IPv6 address) to the first of the
   // host's addresses that accepts; every later read or write gives up after
-  // timeout_ms. Throws std::runtime_error.
-  Client(const std::string& host, int port, int timeout_ms = 10000) : timeout_ms_(timeout_ms) {
+  // timeout_ms. With `tls`, which must outlive the constructor only, the
+  // socket is non-blocking and the handshake is done here: the server's
+  // certificate must chain to the context's CAs and be for `host`. Throws
+  // std::runtime_error.
+  Client(const std::string& host, int port, int timeout_ms = 10000, const tls::Context* tls = nullptr)
+      : timeout_ms_(timeout_ms) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -68,19 +80,42 @@ class Client {
     if (fd_ < 0) throw std::runtime_error("cannot connect to " + host + ":" + std::to_string(port) + ": " + reason);
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (tls) {
+      fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+      tls_ = std::make_unique<tls::Session>(*tls, fd_, tls::Session::Role::connect, host);
+      try {
+        transfer([this] { return tls_->handshake(); }, "TLS handshake with " + host);
+        if (!tls_->handshake_done())
+          throw std::runtime_error("TLS handshake with " + host + " failed: the server closed the connection");
+      } catch (...) {
+        close();
+        throw;
+      }
+    }
   }
   ~Client() { close(); }
   Client(Client&& other) noexcept
-      : fd_(std::exchange(other.fd_, -1)), timeout_ms_(other.timeout_ms_), next_id_(other.next_id_) {}
+      : fd_(std::exchange(other.fd_, -1)),
+        tls_(std::move(other.tls_)),
+        timeout_ms_(other.timeout_ms_),
+        next_id_(other.next_id_) {}
   Client& operator=(Client&&) = delete;
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
   void close() {
+    if (tls_) tls_->close_notify();
+    tls_.reset();
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
   int fd() const { return fd_; }
+  bool uses_tls() const { return tls_ != nullptr; }
+
+  // One try that never waits on a non-blocking socket (the load generator
+  // makes its plaintext ones so): what moved, or which way to wait.
+  IoResult read_some(uint8_t* out, size_t n) { return tls_ ? tls_->read(out, n) : socket_read(fd_, out, n); }
+  IoResult write_some(const uint8_t* in, size_t n) { return tls_ ? tls_->write(in, n) : socket_write(fd_, in, n); }
   uint64_t next_request_id() { return next_id_++; }
 
   // ---- one request, one answer ----------------------------------------------
@@ -121,13 +156,8 @@ class Client {
 
   void send_bytes(std::span<const uint8_t> bytes) {
     size_t sent = 0;
-    while (sent < bytes.size()) {
-      wait_for(POLLOUT);
-      ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw std::runtime_error(std::string("send failed: ") + std::strerror(errno));
-      sent += static_cast<size_t>(n);
-    }
+    while (sent < bytes.size())
+      sent += transfer([&] { return write_some(bytes.data() + sent, bytes.size() - sent); }, "send", POLLOUT);
   }
 
   // Reads one whole frame. Throws when the server closes the connection,
@@ -168,6 +198,32 @@ class Client {
     return exchange(bytes, id);
   }
 
+  // Repeats `step` until it moves bytes (returns how many) or the stream
+  // closes (returns 0), waiting each time the way it asks. A plaintext
+  // socket blocks, so it is polled first (`first_wait`); a TLS one is tried
+  // first, as the session may hold decrypted bytes that poll cannot see.
+  template <typename Step>
+  size_t transfer(Step step, const std::string& what, short first_wait = 0) {
+    if (!tls_ && first_wait) wait_for(first_wait);
+    for (;;) {
+      IoResult r = step();
+      switch (r.state) {
+        case IoState::ok:
+          return r.bytes;
+        case IoState::closed:
+          return 0;
+        case IoState::want_read:
+          wait_for(POLLIN);
+          break;
+        case IoState::want_write:
+          wait_for(POLLOUT);
+          break;
+        case IoState::failed:
+          throw std::runtime_error(what + " failed: " + r.error);
+      }
+    }
+  }
+
   void wait_for(short events) {
     pollfd p{fd_, events, 0};
     for (;;) {
@@ -182,16 +238,14 @@ class Client {
   void read_exactly(uint8_t* out, size_t n) {
     size_t got = 0;
     while (got < n) {
-      wait_for(POLLIN);
-      ssize_t r = ::recv(fd_, out + got, n - got, 0);
-      if (r < 0 && errno == EINTR) continue;
+      size_t r = transfer([&] { return read_some(out + got, n - got); }, "recv", POLLIN);
       if (r == 0) throw std::runtime_error("server closed the connection");
-      if (r < 0) throw std::runtime_error(std::string("recv failed: ") + std::strerror(errno));
-      got += static_cast<size_t>(r);
+      got += r;
     }
   }
 
   int fd_ = -1;
+  std::unique_ptr<tls::Session> tls_;
   int timeout_ms_;
   uint64_t next_id_ = 1;
 };

@@ -1,10 +1,13 @@
-// One client connection as the server's I/O thread sees it: the socket, the
-// bytes received but not yet parsed, the answers not yet written, and what
-// the server still owes it.
+// One client connection as the server's I/O thread sees it: the socket and
+// its TLS session (if any), the bytes received but not yet parsed, the
+// answers not yet written, and what the server still owes it.
 #pragma once
+
+#include "serve/tls.h"
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -17,6 +20,7 @@ struct Connection {
   int fd = -1;
   uint64_t id = 0;
   std::string peer;  // "address:port", for log lines
+  std::unique_ptr<tls::Session> tls;  // with --tls-cert: all bytes go through it
 
   // Received bytes; [input_begin, input_end) is not parsed yet.
   std::vector<uint8_t> input;
@@ -31,6 +35,7 @@ struct Connection {
   Clock::time_point frame_started;  // first byte of the unparsed frame, when there is one
   int owed = 0;                     // queued PREDICTs and a running RELOAD
   bool reading_done = false;        // framing error, peer closed or draining: read no more
+  bool read_wants_write = false;    // TLS: the last read stopped until the socket is writable
   bool queued_for_flush = false;    // already in the I/O thread's list of connections to write
   uint64_t answered_by_batch = 0;   // the last batch that answered one of its PREDICTs
   bool sent_since_answer = true;    // a PREDICT arrived after that batch ran

@@ -8,6 +8,7 @@
 #include "serve/model_registry.h"
 #include "serve/protocol.h"
 #include "serve/server.h"
+#include "serve/tls.h"
 
 #include <sys/epoll.h>
 
@@ -79,7 +80,8 @@ class Server::EventLoop {
   bool send_pending(Connection& c);  // writes what it can; false on a write error
   void finish_write(Connection& c);  // compacts the output buffer, then settles
   void settle(Connection& c);  // closes a finished connection, else updates what epoll watches
-  void close_connection(Connection& c, const char* reason);
+  // reason: for the log line, none for an orderly close; error: what failed, if anything.
+  void close_connection(Connection& c, const char* reason, const std::string& error = {});
   void check_timeouts();
   // When the connection's partial frame must be whole; nullopt without one being read.
   std::optional<Clock::time_point> frame_deadline(const Connection& c) const;
@@ -111,6 +113,7 @@ class Server::EventLoop {
 
   ServerOptions options_;
   std::unique_ptr<ModelRegistry> registry_;
+  std::unique_ptr<tls::Context> tls_;  // null: plaintext
   uint32_t max_payload_ = 0;
   int epoll_fd_ = -1, listen_fd_ = -1, wake_fd_ = -1, signal_fd_ = -1;
 

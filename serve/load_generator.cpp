@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -34,6 +35,7 @@ struct LoadConnection {
   std::vector<uint8_t> input;
   std::vector<Outstanding> outstanding;
   bool watching_out = false;  // epoll watches EPOLLOUT too
+  bool read_wants_write = false;  // TLS: the last read stopped until the socket is writable
   bool alive = true;
 };
 
@@ -55,12 +57,13 @@ void validate(const LoadOptions& options) {
 // atomic).
 class LoadRun {
  public:
-  LoadRun(const LoadOptions& options, int connections, uint64_t first_request, LatencyHistogram& latency_us)
+  LoadRun(const LoadOptions& options, const tls::Context* tls, int connections, uint64_t first_request,
+          LatencyHistogram& latency_us)
       : options_(options),
         image_count_(options.images.size() / options.image_pixels),
         next_image_(first_request),
         latency_us_(latency_us) {
-    connect_all(connections);
+    connect_all(connections, tls);
   }
 
   // Sends from `start` for the options' duration; the report's seconds run
@@ -80,7 +83,8 @@ class LoadRun {
       for (int i = 0; i < n; ++i) {
         LoadConnection& c = connections_[events[i].data.u64];
         if (!c.alive) continue;
-        if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_answers(c);
+        if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR) || (c.read_wants_write && (events[i].events & EPOLLOUT)))
+          read_answers(c);
         if (c.alive && (events[i].events & EPOLLOUT)) flush(c);
       }
     }
@@ -92,12 +96,13 @@ class LoadRun {
   ~LoadRun() { ::close(epoll_fd_); }
 
  private:
-  void connect_all(int connections) {
+  // With TLS every handshake is done here, before the clock starts.
+  void connect_all(int connections, const tls::Context* tls) {
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
     connections_.resize(connections);
     for (size_t i = 0; i < connections_.size(); ++i) {
       auto& c = connections_[i];
-      c.client = std::make_unique<Client>(options_.host, options_.port);
+      c.client = std::make_unique<Client>(options_.host, options_.port, 10000, tls);
       fcntl(c.client->fd(), F_SETFL, fcntl(c.client->fd(), F_GETFL) | O_NONBLOCK);
       epoll_event ev{};
       ev.events = EPOLLIN;
@@ -131,21 +136,20 @@ class LoadRun {
       ++report_.requests_sent;
       added = true;
     }
-    if (added) flush(c);
+    if (added || !c.output.empty()) flush(c);
   }
 
+  // A TLS write that wants a read (renegotiation, which serve/tls.cpp turns
+  // off) waits for the next answer to be read, like a full socket.
   void flush(LoadConnection& c) {
     while (c.output_sent < c.output.size()) {
-      ssize_t n = ::send(c.client->fd(), c.output.data() + c.output_sent, c.output.size() - c.output_sent,
-                         MSG_NOSIGNAL);
-      if (n > 0) {
-        c.output_sent += static_cast<size_t>(n);
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        break;
-      } else {
+      IoResult r = c.client->write_some(c.output.data() + c.output_sent, c.output.size() - c.output_sent);
+      if (r.state == IoState::ok) {
+        c.output_sent += r.bytes;
+      } else if (r.state == IoState::failed) {
         return fail(c);
+      } else {
+        break;
       }
     }
     if (c.output_sent == c.output.size()) {
@@ -154,7 +158,7 @@ class LoadRun {
     }
     // Watch for room to write only while output is left; epoll_ctl only
     // when that changes (a call per request was a third of our syscalls).
-    const bool want_out = !c.output.empty();
+    const bool want_out = !c.output.empty() || c.read_wants_write;
     if (want_out == c.watching_out) return;
     c.watching_out = want_out;
     epoll_event ev{};
@@ -169,16 +173,21 @@ class LoadRun {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.client->fd(), nullptr);
   }
 
+  // A TLS read fills the chunk as far as the session can, so a short read
+  // means the socket is empty for both kinds of connection.
   void read_answers(LoadConnection& c) {
     uint8_t chunk[64 * 1024];
+    const bool wanted_write = c.read_wants_write;
+    c.read_wants_write = false;
     for (;;) {
-      ssize_t n = ::recv(c.client->fd(), chunk, sizeof chunk, 0);
-      if (n > 0) {
-        c.input.insert(c.input.end(), chunk, chunk + n);
-        if (static_cast<size_t>(n) < sizeof chunk) break;
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      IoResult r = c.client->read_some(chunk, sizeof chunk);
+      if (r.state == IoState::ok) {
+        c.input.insert(c.input.end(), chunk, chunk + r.bytes);
+        if (r.bytes < sizeof chunk) break;
+      } else if (r.state == IoState::want_read) {
+        break;
+      } else if (r.state == IoState::want_write) {
+        c.read_wants_write = true;
         break;
       } else {
         parse_answers(c);
@@ -187,6 +196,7 @@ class LoadRun {
     }
     parse_answers(c);
     top_up(c);
+    if (c.alive && wanted_write != c.read_wants_write) flush(c);  // updates what epoll watches
   }
 
   void parse_answers(LoadConnection& c) {
@@ -309,9 +319,12 @@ LoadReport run_load(const LoadOptions& options) {
   const int threads = std::min(options.threads, options.connections);
   const uint64_t image_count = options.images.size() / options.image_pixels;
   LatencyHistogram latency_us;
+  std::optional<tls::Context> trust;
+  if (options.tls) trust.emplace(tls::Context::client(options.tls_ca_file));
   std::vector<std::unique_ptr<LoadRun>> runs;
   for (int t = 0; t < threads; ++t)
-    runs.push_back(std::make_unique<LoadRun>(options, (options.connections - t + threads - 1) / threads,
+    runs.push_back(std::make_unique<LoadRun>(options, trust ? &*trust : nullptr,
+                                             (options.connections - t + threads - 1) / threads,
                                              t * image_count / threads / options.batch, latency_us));
   std::vector<LoadReport> parts(threads);
   std::vector<std::exception_ptr> errors(threads);

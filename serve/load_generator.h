@@ -26,6 +26,8 @@ struct LoadOptions {
   int batch = 1;            // images per request
   int threads = 1;          // client threads, each with its share of the connections
   bool want_logits = false;
+  bool tls = false;         // connect with TLS (serve/tls.h), trusting tls_ca_file or the system's CAs
+  std::string tls_ca_file;
   // uint8 images, image_pixels each; requests take them in turn.
   std::vector<uint8_t> images;
   int image_pixels = 784;

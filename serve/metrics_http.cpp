@@ -1,5 +1,7 @@
 #include "serve/metrics_http.h"
 
+#include "serve/tls.h"
+
 #include <httplib.h>
 
 #include <chrono>
@@ -7,8 +9,29 @@
 
 namespace gc::serve {
 
-MetricsHttpServer::MetricsHttpServer(const ServerStats& stats, const std::string& bind_address, int port)
-    : http_(std::make_unique<httplib::Server>()) {
+namespace {
+
+std::unique_ptr<httplib::Server> make_server(const std::string& cert_file, const std::string& key_file) {
+  if (cert_file.empty()) return std::make_unique<httplib::Server>();
+  std::string error;
+  auto server = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
+    try {
+      tls::configure_server(&ctx, cert_file, key_file);
+      return true;
+    } catch (const std::exception& e) {
+      error = e.what();
+      return false;
+    }
+  });
+  if (!server->is_valid()) throw std::runtime_error("HTTPS endpoint: " + error);
+  return server;
+}
+
+}  // namespace
+
+MetricsHttpServer::MetricsHttpServer(const ServerStats& stats, const std::string& bind_address, int port,
+                                     const std::string& cert_file, const std::string& key_file)
+    : http_(make_server(cert_file, key_file)) {
   http_->Get("/metrics", [&stats](const httplib::Request&, httplib::Response& res) {
     res.set_content(stats.to_prometheus(), "text/plain; version=0.0.4");
   });

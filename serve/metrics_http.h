@@ -1,6 +1,8 @@
 // The optional HTTP side door: GET /metrics (Prometheus text format) and
-// GET /healthz, served by cpp-httplib on its own thread. It only reads the
-// server's atomic stats, so it never slows the I/O thread down.
+// GET /healthz, served by cpp-httplib on its own thread, over HTTPS when
+// given a certificate and key (set up as serve/tls.h sets up the TCP port).
+// It only reads the server's atomic stats, so it never slows the I/O thread
+// down.
 #pragma once
 
 #include "serve/stats.h"
@@ -17,8 +19,10 @@ namespace gc::serve {
 
 class MetricsHttpServer {
  public:
-  // Binds now (port 0 picks a free one); throws when it cannot.
-  MetricsHttpServer(const ServerStats& stats, const std::string& bind_address, int port);
+  // Binds now (port 0 picks a free one); throws when it cannot. Empty
+  // cert_file and key_file: plain HTTP.
+  MetricsHttpServer(const ServerStats& stats, const std::string& bind_address, int port,
+                    const std::string& cert_file = "", const std::string& key_file = "");
   ~MetricsHttpServer();  // stops and joins
   int port() const { return port_; }
   void start();  // serves on a new thread

@@ -111,6 +111,14 @@ Server::EventLoop::EventLoop(ServerOptions options, ModelLoader loader, const st
     signal_fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
     if (signal_fd_ < 0) throw system_error("signalfd");
   }
+  if (options_.tls_cert_file.empty() != options_.tls_key_file.empty())
+    throw std::invalid_argument("TLS needs both a certificate and a key (--tls-cert and --tls-key)");
+  SocketAddress address = listen_address(options_.bind_address, options_.port);
+  if (!is_loopback(address) && options_.tls_cert_file.empty() && !options_.insecure)
+    throw std::invalid_argument("refusing to serve plaintext on " + options_.bind_address +
+                                ", which other machines can reach: give --tls-cert and --tls-key, or --insecure");
+  if (!options_.tls_cert_file.empty())
+    tls_ = std::make_unique<tls::Context>(tls::Context::server(options_.tls_cert_file, options_.tls_key_file));
   registry_ = std::make_unique<ModelRegistry>(std::move(loader), model_path);
   const ServingModel& model = registry_->current();
   stats.model_version = model.version;
@@ -133,7 +141,6 @@ Server::EventLoop::EventLoop(ServerOptions options, ModelLoader loader, const st
   if (wake_fd_ < 0) throw system_error("eventfd");
   watch(wake_fd_, kWakeId, EPOLLIN);
 
-  SocketAddress address = listen_address(options_.bind_address, options_.port);
   listen_fd_ = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) throw system_error("socket");
   int one = 1;
@@ -148,7 +155,8 @@ Server::EventLoop::EventLoop(ServerOptions options, ModelLoader loader, const st
 
   if (signal_fd_ >= 0) watch(signal_fd_, kSignalId, EPOLLIN);
   if (options_.http_port >= 0)
-    http = std::make_unique<MetricsHttpServer>(stats, options_.bind_address, options_.http_port);
+    http = std::make_unique<MetricsHttpServer>(stats, options_.bind_address, options_.http_port,
+                                               options_.tls_cert_file, options_.tls_key_file);
 }
 
 Server::EventLoop::~EventLoop() {
@@ -230,8 +238,16 @@ void Server::EventLoop::handle_event(const epoll_event& event) {
   if (id == kSignalId) return handle_signals();
   Connection* c = find(id);
   if (!c) return;
-  if (event.events & (EPOLLHUP | EPOLLERR)) return close_connection(*c, "peer reset");
+  if (event.events & (EPOLLHUP | EPOLLERR)) {
+    if (!c->tls || c->tls->handshake_done()) return close_connection(*c, "peer reset");
+    stats.connections_tls_failed.fetch_add(1, std::memory_order_relaxed);
+    return close_connection(*c, "TLS handshake failed", "peer reset");
+  }
   if ((event.events & EPOLLIN) && !c->reading_done) {
+    read_from(*c);
+    c = find(id);
+  }
+  if (c && (event.events & EPOLLOUT) && c->read_wants_write) {
     read_from(*c);
     c = find(id);
   }
@@ -287,12 +303,16 @@ void Server::EventLoop::accept_connections() {
     }
     std::string peer = address_name(address);
     if (connections_.size() >= static_cast<size_t>(options_.max_connections)) {
-      // A connection-level frame (type 0xFFFF, request id 0): it answers no request.
-      std::vector<uint8_t> refusal;
-      protocol::append_error(refusal, protocol::kFramingErrorType, 0, Status::overloaded,
-                             "too many connections");
-      ssize_t ignored = send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
-      (void)ignored;
+      // A connection-level frame (type 0xFFFF, request id 0): it answers no
+      // request. Over TLS the connection is only closed: a handshake would
+      // spend on it the CPU the server is short of.
+      if (!tls_) {
+        std::vector<uint8_t> refusal;
+        protocol::append_error(refusal, protocol::kFramingErrorType, 0, Status::overloaded,
+                               "too many connections");
+        ssize_t ignored = send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
+        (void)ignored;
+      }
       ::close(fd);
       stats.connections_rejected.fetch_add(1, std::memory_order_relaxed);
       stats.count_error(Status::overloaded);
@@ -306,6 +326,15 @@ void Server::EventLoop::accept_connections() {
     c->fd = fd;
     c->id = next_connection_id_++;
     c->peer = std::move(peer);
+    if (tls_) {
+      try {
+        c->tls = std::make_unique<tls::Session>(*tls_, fd, tls::Session::Role::accept);
+      } catch (const std::exception& e) {
+        log_event({{"event", "connection_refused"}, {"peer", c->peer}, {"msg", e.what()}});
+        ::close(fd);
+        continue;
+      }
+    }
     c->last_progress = now_;
     c->epoll_events = EPOLLIN;
     epoll_event ev{};
@@ -321,27 +350,42 @@ void Server::EventLoop::accept_connections() {
   }
 }
 
+// With TLS, the handshake is driven by these reads too. Its bytes are no
+// progress: a connection must finish it within idle_timeout_ms of being
+// accepted, as a frame must be whole within its deadline. A TLS read that
+// stops short has emptied the socket and the session; one that filled the
+// buffer may leave the rest of a record decrypted in the session, where
+// epoll cannot see it, so the budget does not stop the loop while it does.
 void Server::EventLoop::read_from(Connection& c) {
   size_t budget = kReadBudgetPerPass;
-  while (budget > 0 && !c.reading_done) {
+  c.read_wants_write = false;
+  while ((budget > 0 || (c.tls && c.tls->buffered())) && !c.reading_done) {
     c.reserve_input(kReadChunk);
     size_t space = c.input.size() - c.input_end;
-    ssize_t n = ::recv(c.fd, c.input.data() + c.input_end, space, 0);
-    if (n > 0) {
+    uint8_t* into = c.input.data() + c.input_end;
+    const bool handshaking = c.tls && !c.tls->handshake_done();
+    IoResult r = c.tls ? c.tls->read(into, space) : socket_read(c.fd, into, space);
+    if (handshaking && c.tls->handshake_done()) c.last_progress = now_;
+    if (r.state == IoState::ok) {
       if (c.unparsed().empty()) c.frame_started = now_;  // the first byte of a new frame
-      c.input_end += static_cast<size_t>(n);
+      c.input_end += r.bytes;
       c.last_progress = now_;
-      budget -= std::min(budget, static_cast<size_t>(n));
+      budget -= std::min(budget, r.bytes);
       parse_frames(c);
-      if (static_cast<size_t>(n) < space) break;  // the socket is empty
-    } else if (n == 0) {
-      c.reading_done = true;  // the peer will send no more; answer what it sent, then close
-    } else if (errno == EINTR) {
-      continue;
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (r.bytes < space) break;  // the socket is empty
+    } else if (r.state == IoState::want_read) {
       break;
+    } else if (r.state == IoState::want_write) {
+      c.read_wants_write = true;  // a handshake reply the socket could not take yet
+      break;
+    } else if (handshaking) {
+      stats.connections_tls_failed.fetch_add(1, std::memory_order_relaxed);
+      return close_connection(c, "TLS handshake failed",
+                              r.state == IoState::closed ? "the peer closed the connection" : r.error);
+    } else if (r.state == IoState::closed) {
+      c.reading_done = true;  // the peer will send no more; answer what it sent, then close
     } else {
-      return close_connection(c, "read error");
+      return close_connection(c, "read error", r.error);
     }
   }
   settle(c);
@@ -386,18 +430,19 @@ void Server::EventLoop::flush_queued() {
   answered_receipts_.clear();
 }
 
+// A TLS write that wants a read could only come from renegotiation, which
+// serve/tls.cpp turns off; it waits like a full socket.
 bool Server::EventLoop::send_pending(Connection& c) {
   while (c.unwritten() > 0) {
-    ssize_t n = ::send(c.fd, c.output.data() + c.output_sent, c.unwritten(), MSG_NOSIGNAL);
-    if (n > 0) {
-      c.output_sent += static_cast<size_t>(n);
+    const uint8_t* from = c.output.data() + c.output_sent;
+    IoResult r = c.tls ? c.tls->write(from, c.unwritten()) : socket_write(c.fd, from, c.unwritten());
+    if (r.state == IoState::ok) {
+      c.output_sent += r.bytes;
       c.last_progress = now_;
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      break;
-    } else {
+    } else if (r.state == IoState::failed) {
       return false;
+    } else {
+      break;
     }
   }
   return true;
@@ -418,7 +463,7 @@ void Server::EventLoop::settle(Connection& c) {
   if (c.finished()) return close_connection(c, nullptr);
   uint32_t wanted = 0;
   if (!c.reading_done && c.unwritten() < options_.max_output_bytes) wanted |= EPOLLIN;
-  if (c.unwritten() > 0) wanted |= EPOLLOUT;
+  if (c.unwritten() > 0 || c.read_wants_write) wanted |= EPOLLOUT;
   if (wanted == c.epoll_events) return;
   // A frame's clock stops while the server itself does not read the connection.
   if ((wanted & EPOLLIN) && !(c.epoll_events & EPOLLIN)) c.frame_started = now_;
@@ -429,11 +474,15 @@ void Server::EventLoop::settle(Connection& c) {
   c.epoll_events = wanted;
 }
 
-void Server::EventLoop::close_connection(Connection& c, const char* reason) {
-  if (reason)
+void Server::EventLoop::close_connection(Connection& c, const char* reason, const std::string& error) {
+  if (reason && error.empty())
     log_event({{"event", "connection_closed"}, {"conn", std::to_string(c.id)}, {"peer", c.peer}, {"reason", reason},
                {"owed", std::to_string(c.owed)}});
+  else if (reason)
+    log_event({{"event", "connection_closed"}, {"conn", std::to_string(c.id)}, {"peer", c.peer}, {"reason", reason},
+               {"error", error}, {"owed", std::to_string(c.owed)}});
   stop_awaiting(c);
+  if (c.tls) c.tls->close_notify();
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
   ::close(c.fd);
   stats.connections_open.fetch_sub(1, std::memory_order_relaxed);

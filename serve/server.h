@@ -40,11 +40,17 @@ struct ServerOptions {
   bool handle_signals = false;       // SIGTERM/SIGINT drain and stop, SIGHUP reloads the model file
   int http_port = -1;                // -1: no HTTP endpoint, 0: a free port
   int drain_timeout_ms = 5000;       // at shutdown, the longest to wait for answers to be written
+  // TLS on the TCP port and the HTTP endpoint (serve/tls.h): both files or neither.
+  std::string tls_cert_file;         // PEM certificate chain, the server's first
+  std::string tls_key_file;          // PEM private key
+  bool insecure = false;             // allow plaintext on an address other than loopback
 };
 
 class Server {
  public:
-  // Loads the model and binds the port(s); throws when either fails. With
+  // Loads the model and binds the port(s); throws when either fails, and
+  // when the address is not a loopback one but neither TLS nor insecure is
+  // set. With
   // handle_signals, construct it before starting other threads: it blocks
   // SIGTERM/SIGINT/SIGHUP in the calling thread before it loads the model, so
   // that threads created later (the loader's included) inherit the mask, and

@@ -26,6 +26,13 @@ SocketAddress listen_address(const std::string& text, int port) {
   return a;
 }
 
+bool is_loopback(const SocketAddress& address) {
+  if (address.family() == AF_INET)
+    return (ntohl(reinterpret_cast<const sockaddr_in&>(address.storage).sin_addr.s_addr) >> 24) == 127;
+  const in6_addr& a = reinterpret_cast<const sockaddr_in6&>(address.storage).sin6_addr;
+  return IN6_IS_ADDR_LOOPBACK(&a) || (IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127);
+}
+
 int port_of(const SocketAddress& address) {
   if (address.family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(address.storage).sin6_port);
   return ntohs(reinterpret_cast<const sockaddr_in&>(address.storage).sin_port);

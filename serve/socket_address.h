@@ -20,6 +20,9 @@ struct SocketAddress {
 // be a guess. Throws std::invalid_argument naming the text.
 SocketAddress listen_address(const std::string& text, int port);
 
+// 127.0.0.0/8, ::1, or an IPv4-mapped 127.x address: only this machine can connect.
+bool is_loopback(const SocketAddress& address);
+
 // "127.0.0.1:5000", "[::1]:5000": the port of the address.
 int port_of(const SocketAddress& address);
 std::string address_name(const SocketAddress& address);

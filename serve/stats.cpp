@@ -86,7 +86,8 @@ std::string ServerStats::to_json() const {
                       {"accepted", load(connections_accepted)},
                       {"rejected", load(connections_rejected)},
                       {"timed_out", load(connections_timed_out)},
-                      {"frame_timed_out", load(connections_frame_timed_out)}};
+                      {"frame_timed_out", load(connections_frame_timed_out)},
+                      {"tls_failed", load(connections_tls_failed)}};
   j["non_finite_answers"] = load(non_finite_answers);
   j["reloads"] = {{"ok", load(reloads_ok)}, {"failed", load(reloads_failed)}};
   return j.dump();
@@ -129,7 +130,8 @@ std::string ServerStats::to_prometheus() const {
   out << "gradcore_connections_total{outcome=\"accepted\"} " << load(connections_accepted) << '\n'
       << "gradcore_connections_total{outcome=\"rejected\"} " << load(connections_rejected) << '\n'
       << "gradcore_connections_total{outcome=\"timed_out\"} " << load(connections_timed_out) << '\n'
-      << "gradcore_connections_total{outcome=\"frame_timed_out\"} " << load(connections_frame_timed_out) << '\n';
+      << "gradcore_connections_total{outcome=\"frame_timed_out\"} " << load(connections_frame_timed_out) << '\n'
+      << "gradcore_connections_total{outcome=\"tls_failed\"} " << load(connections_tls_failed) << '\n';
   metric("gradcore_non_finite_answers_total", "counter",
          "PREDICTs answered INTERNAL because the model gave a NaN or infinite logit.");
   out << "gradcore_non_finite_answers_total " << load(non_finite_answers) << '\n';

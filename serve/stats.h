@@ -61,6 +61,7 @@ struct ServerStats {
   Counter connections_rejected{0};
   Counter connections_timed_out{0};        // no progress for idle_timeout_ms
   Counter connections_frame_timed_out{0};  // a frame not whole by its deadline
+  Counter connections_tls_failed{0};       // the TLS handshake failed or the peer left during it
   Counter non_finite_answers{0};           // PREDICTs answered INTERNAL: the model gave NaN or inf
   Counter reloads_ok{0};
   Counter reloads_failed{0};

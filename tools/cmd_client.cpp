@@ -1,5 +1,5 @@
-// `gradcore client --port 7878 predict FILE... | info | health | stats |
-// reload (--path P | --rollback)`: talk to `gradcore serve`.
+// `gradcore client --port 7878 [--tls [--tls-ca CA]] predict FILE... | info |
+// health | stats | reload (--path P | --rollback)`: talk to `gradcore serve`.
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -27,6 +27,8 @@ struct ClientArgs {
   std::string reload_path;
   bool rollback = false;
   std::string token_file;
+  bool tls = false;
+  std::string tls_ca;
 };
 
 void check(const serve::protocol::ResponseBase& response) {
@@ -84,8 +86,16 @@ void setup(CLI::App& app) {
   cmd->add_option("--host", args->host, "Server address")->capture_default_str();
   cmd->add_option("--port", args->port, "Server port")->capture_default_str();
   cmd->add_option("--timeout-ms", args->timeout_ms, "Give up waiting after this long")->capture_default_str();
+  cmd->add_flag("--tls", args->tls, "Connect with TLS; the server's certificate must be for --host");
+  cmd->add_option("--tls-ca", args->tls_ca, "PEM file of the CAs to trust (default: the system's)")
+      ->check(CLI::ExistingFile)
+      ->needs("--tls");
   cmd->require_subcommand(1);
-  auto connect = [args] { return serve::Client(args->host, args->port, args->timeout_ms); };
+  auto connect = [args] {
+    if (!args->tls) return serve::Client(args->host, args->port, args->timeout_ms);
+    auto trust = serve::tls::Context::client(args->tls_ca);
+    return serve::Client(args->host, args->port, args->timeout_ms, &trust);
+  };
 
   auto* predict_cmd = cmd->add_subcommand("predict", "Classify images: IDX image files or pictures (PNG, JPG, ...)");
   predict_cmd->add_option("files", args->files, "Image files")->required()->check(CLI::ExistingFile);

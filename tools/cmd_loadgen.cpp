@@ -1,4 +1,4 @@
-// `gradcore loadgen --port 7878 --connections 64 --inflight 1 --duration 10`:
+// `gradcore loadgen --port 7878 --connections 64 --inflight 1 --duration 10 [--tls]`:
 // load a running `gradcore serve` and check every answer. Exits 1 when any
 // request failed or was answered wrongly.
 #include <algorithm>
@@ -85,9 +85,9 @@ void loadgen_command(LoadgenArgs& args) {
     for (double rate : before) std::printf(" %.0f", rate);
     std::printf(" images/s\n");
   }
-  std::printf("loadgen: %d connections x %d in flight, batch %d, %d thread(s), %.1f s against %s:%d\n",
+  std::printf("loadgen: %d connections x %d in flight, batch %d, %d thread(s), %.1f s against %s:%d%s\n",
               load.connections, load.inflight, load.batch, load.threads, load.duration_s, load.host.c_str(),
-              load.port);
+              load.port, load.tls ? " over TLS" : "");
   auto report = serve::run_load(load);
   std::printf("%s", serve::format_report(report).c_str());
   if (classifier) {
@@ -122,6 +122,10 @@ void setup(CLI::App& app) {
   cmd->add_option("--threads", o.threads, "Client threads, each driving its share of the connections")
       ->check(kPositive)
       ->capture_default_str();
+  cmd->add_flag("--tls", o.tls, "Connect with TLS (handshakes before the clock starts)");
+  cmd->add_option("--tls-ca", o.tls_ca_file, "PEM file of the CAs to trust (default: the system's)")
+      ->check(CLI::ExistingFile)
+      ->needs("--tls");
   cmd->add_option("--images", args->images_file, "IDX images file (default: pseudo-random images)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--labels", args->labels_file, "IDX labels file: report how many answers match")

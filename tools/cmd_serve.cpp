@@ -93,7 +93,18 @@ void setup(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "Serve the digit classifier over TCP (docs/PROTOCOL.md)");
   cmd->add_option("--model", args->model_path, "Model file to serve")->required();
   cmd->add_option("--port", o.port, "TCP port (0: any free port)")->capture_default_str();
-  cmd->add_option("--bind", o.bind_address, "IPv4 or IPv6 address to listen on (0.0.0.0, :: for all)")->capture_default_str();
+  cmd->add_option("--bind", o.bind_address,
+                  "IPv4 or IPv6 address to listen on (0.0.0.0, :: for all; other than loopback, needs --tls-cert "
+                  "or --insecure)")
+      ->capture_default_str();
+  auto* cert = cmd->add_option("--tls-cert", o.tls_cert_file,
+                               "PEM certificate chain (the server's first): TLS 1.2+ on the port and HTTPS on "
+                               "--http-port")
+                   ->check(CLI::ExistingFile);
+  auto* key = cmd->add_option("--tls-key", o.tls_key_file, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
+  cmd->add_flag("--insecure", o.insecure, "Allow plaintext on a --bind address that other machines can reach");
   cmd->add_option("--device", args->device, "Where the model runs")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();

@@ -6,12 +6,16 @@
         version, answers = c.predict([bytes(784)])          # uint8 28x28 images
         print(version, answers[0]["class"], answers[0]["probabilities"])
 
-Command line:  gradcore_client.py [--host H] [--port P] info|health|stats
+Over TLS (`gradcore serve --tls-cert ... --tls-key ...`): Client(host, port,
+tls=True, ca_file="ca.pem"); without ca_file the system's CAs are trusted.
+
+Command line:  gradcore_client.py [--host H] [--port P] [--tls [--tls-ca CA]] info|health|stats
 Example:       serve/examples/predict_example.py
 """
 import argparse
 import json
 import socket
+import ssl
 import struct
 
 MAGIC = b"GCSV"
@@ -36,9 +40,20 @@ class ServerError(Exception):
 
 
 class Client:
-    def __init__(self, host="127.0.0.1", port=7878, timeout=10.0):
-        self._sock = socket.create_connection((host, port), timeout=timeout)
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def __init__(self, host="127.0.0.1", port=7878, timeout=10.0, tls=False, ca_file=None):
+        """With tls, the server's certificate must chain to ca_file's CAs (or the
+        system's) and be for host; ssl.SSLError is raised when it is not."""
+        sock = socket.create_connection((host, port), timeout=timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls:
+            context = ssl.create_default_context(cafile=ca_file)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            try:
+                sock = context.wrap_socket(sock, server_hostname=host)
+            except BaseException:
+                sock.close()
+                raise
+        self._sock = sock
         self._next_id = 1
 
     def close(self):
@@ -139,9 +154,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7878)
+    parser.add_argument("--tls", action="store_true", help="connect with TLS")
+    parser.add_argument("--tls-ca", help="PEM file of the CAs to trust (default: the system's)")
     parser.add_argument("command", choices=["info", "health", "stats"])
     args = parser.parse_args()
-    with Client(args.host, args.port) as client:
+    if args.tls_ca and not args.tls:
+        parser.error("--tls-ca needs --tls")
+    with Client(args.host, args.port, tls=args.tls, ca_file=args.tls_ca) as client:
         print(json.dumps(getattr(client, args.command)(), indent=2))
 
 

@@ -42,6 +42,15 @@ TEST(CliErrors, OptionOutOfRange) {
   }
 }
 
+// Plaintext is refused on an address other machines can reach before the
+// model is even read.
+TEST(CliErrors, ServePlaintextBeyondLoopback) {
+  expect_one_line_error(gradcore("serve --model /nonexistent/m.gcm --bind 0.0.0.0"),
+                        "refusing to serve plaintext on 0.0.0.0, which other machines can reach: give --tls-cert "
+                        "and --tls-key, or --insecure");
+  expect_one_line_error(gradcore("serve --model /nonexistent/m.gcm --bind :: --insecure"), "/nonexistent/m.gcm");
+}
+
 TEST(CliErrors, MissingAndCorruptIdx) {
   auto dir = temp_dir() / "idx";
   std::filesystem::create_directories(dir);

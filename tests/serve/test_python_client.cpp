@@ -1,6 +1,8 @@
 // The Python client (tools/gradcore_client.py) and its example against a real
-// server: its answers match the model's in-process ones, errors are raised.
+// server: its answers match the model's in-process ones, errors are raised,
+// and over TLS it verifies the server's certificate.
 #include "server_fixture.h"
+#include "tls_fixture.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -56,5 +58,35 @@ TEST(ServePythonClient, AnswersMatchInProcessAndErrorsRaise) {
                         << "    assert c.reload('" << kToken << "', '" << files.v2 << "')['model_version'] == 2\n";
   int status = run_python(script, std::to_string(server.port()) + " " + images_path);
   if (status == -1) GTEST_SKIP() << "python3 not found";
+  EXPECT_EQ(status, 0);
+}
+
+TEST(ServePythonClient, TlsTrustsOnlyTheGivenCa) {
+  TlsFiles tls;
+  ModelFiles files;
+  auto options = test_options();
+  options.tls_cert_file = tls.cert;
+  options.tls_key_file = tls.key;
+  RunningServer server(options, files.v1);
+  auto images = random_images(1, 22);
+  int expected = reference_answers(files.v1, images).classes[0];
+  std::string images_path = files.dir.file("image.bin");
+  std::ofstream(images_path, std::ios::binary).write(reinterpret_cast<const char*>(images.data()), images.size());
+  std::string script = files.dir.file("check_tls.py");
+  std::ofstream(script) << "import ssl, sys\n"
+                        << "sys.path.insert(0, '" << GRADCORE_SOURCE_DIR << "/tools')\n"
+                        << "from gradcore_client import Client\n"
+                        << "port, image = int(sys.argv[1]), open(sys.argv[2], 'rb').read()\n"
+                        << "for host in ('127.0.0.1', 'localhost'):\n"
+                        << "    with Client(host, port, tls=True, ca_file='" << tls.ca << "') as c:\n"
+                        << "        assert c.predict([image])[1][0]['class'] == " << expected << "\n"
+                        << "        assert c.health()['state'] == 'serving'\n"
+                        << "try:\n"
+                        << "    Client('127.0.0.1', port, tls=True, ca_file='" << tls.other_ca << "')\n"
+                        << "    sys.exit(2)\n"
+                        << "except ssl.SSLCertVerificationError:\n"
+                        << "    pass\n";
+  int status = run_python(script, std::to_string(server.port()) + " " + images_path);
+  ASSERT_NE(status, -1) << "python3 not found";
   EXPECT_EQ(status, 0);
 }

@@ -1,5 +1,5 @@
 // The listening address: IPv4 and IPv6 literals, names refused; peers named
-// with their port, IPv6 ones in brackets.
+// with their port, IPv6 ones in brackets; which addresses are loopback.
 #include "serve/socket_address.h"
 
 #include <gtest/gtest.h>
@@ -35,4 +35,11 @@ TEST(SocketAddress, RefusesNamesAndMalformedAddresses) {
       EXPECT_NE(std::string(e.what()).find("'" + std::string(text) + "'"), std::string::npos) << e.what();
     }
   }
+}
+
+TEST(SocketAddress, LoopbackIsOnly127AndColonColon1) {
+  for (const char* text : {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"})
+    EXPECT_TRUE(gc::serve::is_loopback(listen_address(text, 1))) << text;
+  for (const char* text : {"0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "::2", "::ffff:10.0.0.1", "fe80::1"})
+    EXPECT_FALSE(gc::serve::is_loopback(listen_address(text, 1))) << text;
 }
