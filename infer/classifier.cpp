@@ -12,7 +12,9 @@
 
 namespace gc::infer {
 
-Classifier::Classifier(const std::filesystem::path& model_file) : loaded_(load_model(model_file)) {
+Classifier::Classifier(const std::filesystem::path& model_file) : Classifier(load_model(model_file)) {}
+
+Classifier::Classifier(LoadedModel loaded) : loaded_(std::move(loaded)) {
   loaded_.model->set_training_mode(false);
   const ModelInfo& i = loaded_.info;
   for (int p = 0; p < 256; ++p)

@@ -24,6 +24,8 @@ struct Prediction {
 class Classifier {
  public:
   explicit Classifier(const std::filesystem::path& model_file);
+  // A model already loaded, e.g. imported from ONNX (serialize/onnx_load.h).
+  explicit Classifier(LoadedModel loaded);
 
   const ModelInfo& info() const { return loaded_.info; }
   std::string architecture() { return loaded_.model->spec(); }

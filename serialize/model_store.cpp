@@ -82,6 +82,12 @@ void save_model(const std::filesystem::path& path, Sequential& model, const Mode
   file.metadata["train.epochs"] = info.epochs;
   file.metadata["train.seed"] = info.seed;
   file.metadata["train.test_accuracy"] = info.test_accuracy;
+  if (!info.origin.format.empty()) {
+    file.metadata["origin.format"] = info.origin.format;
+    file.metadata["origin.file"] = info.origin.file;
+    file.metadata["origin.producer"] = info.origin.producer;
+    file.metadata["origin.opset"] = info.origin.opset;
+  }
   file.metadata["gradcore.version"] = std::string(kGradcoreVersion);
   file.metadata["created"] = utc_now();
   for (const ParamRef& p : model.parameters()) file.add_tensor(to_record(p.name, *p.tensor));
@@ -115,8 +121,10 @@ static TrainingCheckpoint read_checkpoint(const ModelFile& file, Sequential& mod
 }
 
 LoadedModel load_model(const std::filesystem::path& path) {
-  const std::string source = path.string();
-  ModelFile file = serialize::read_model_file(path);
+  return model_from_file(serialize::read_model_file(path), path.string());
+}
+
+LoadedModel model_from_file(const ModelFile& file, const std::string& source) {
   LoadedModel loaded;
   ModelInfo& info = loaded.info;
   info.name = file.get_string("model.name");
@@ -130,6 +138,12 @@ LoadedModel load_model(const std::filesystem::path& path) {
   if (file.has("train.epochs")) info.epochs = file.get_int("train.epochs");
   if (file.has("train.seed")) info.seed = file.get_int("train.seed");
   if (file.has("train.test_accuracy")) info.test_accuracy = file.get_float("train.test_accuracy");
+  if (file.has("origin.format")) {
+    info.origin.format = file.get_string("origin.format");
+    info.origin.file = file.get_string("origin.file");
+    info.origin.producer = file.get_string("origin.producer");
+    info.origin.opset = file.get_int("origin.opset");
+  }
 
   const std::string& spec = file.get_string("model.architecture");
   try {

@@ -31,6 +31,14 @@ struct ModelInfo {
   int64_t epochs = 0;
   int64_t seed = 0;
   double test_accuracy = -1;  // < 0: not measured
+  // Where an imported model came from (metadata origin.*); format "" for a
+  // model trained by gradcore.
+  struct Origin {
+    std::string format;    // "onnx"
+    std::string file;      // the file it was imported from
+    std::string producer;  // e.g. "pytorch 1.13.1"
+    int64_t opset = 0;
+  } origin;
 };
 
 struct TrainingCheckpoint {
@@ -58,5 +66,12 @@ struct LoadedModel {
 // the architecture gives it, no unknown tensors, and the input spec must fit
 // the network. Errors name the file and the tensor or key.
 LoadedModel load_model(const std::filesystem::path& path);
+
+namespace serialize {
+struct ModelFile;
+}
+// The same checks and result for a ModelFile already in memory (an imported
+// one, serialize/onnx_import.h); `source` names it in errors.
+LoadedModel model_from_file(const serialize::ModelFile& file, const std::string& source);
 
 }  // namespace gc

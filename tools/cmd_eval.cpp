@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "serialize/model_store.h"
+#include "serialize/onnx_load.h"
 #include "tools/command.h"
 #include "tools/data/dataset.h"
 #include "tools/training/evaluate.h"
@@ -22,7 +23,7 @@ struct EvalArgs {
 
 void run_eval(const EvalArgs& a) {
   omp_set_num_threads(a.threads > 0 ? a.threads : omp_get_num_procs());
-  LoadedModel loaded = load_model(a.model);
+  LoadedModel loaded = load_model_or_onnx(a.model);
   std::string dataset_name = a.dataset.empty() ? loaded.info.dataset : a.dataset;
   auto kind = data::parse_dataset_kind(dataset_name);
   data::Dataset set = data::load_dataset(kind, data::parse_split(a.split), a.data_dir);
@@ -56,7 +57,7 @@ void run_eval(const EvalArgs& a) {
 void setup(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate a saved model: accuracy, per-class accuracy, confusion matrix");
-  cmd->add_option("--model", args->model, "Model file")->capture_default_str();
+  cmd->add_option("--model", args->model, "Model file (.gcm, or .onnx imported on the fly)")->capture_default_str();
   cmd->add_option("--split", args->split, "test or train")->capture_default_str();
   cmd->add_option("--dataset", args->dataset, "mnist or fashion (default: what the model was trained on)");
   cmd->add_option("--data", args->data_dir, "Directory with the IDX files");

@@ -5,6 +5,7 @@
 
 #include "serialize/model_store.h"
 #include "serialize/onnx_export.h"
+#include "serialize/onnx_load.h"
 #include "tools/command.h"
 
 namespace gc::tools {
@@ -17,7 +18,7 @@ struct ExportArgs {
 };
 
 void run_export(const ExportArgs& a) {
-  LoadedModel loaded = load_model(a.model);
+  LoadedModel loaded = load_model_or_onnx(a.model);
   loaded.model->set_training_mode(false);
   save_onnx(a.out, *loaded.model, loaded.info, a.options);
   std::printf("%s: %s (%s v%lld, opset %d, %s input) written, %lld bytes\n", a.out.c_str(),

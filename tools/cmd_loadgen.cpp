@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "infer/classifier.h"
+#include "serialize/onnx_load.h"
 #include "serve/load_generator.h"
 #include "serve/server.h"
 #include "tools/command.h"
@@ -77,7 +78,7 @@ void loadgen_command(LoadgenArgs& args) {
   std::unique_ptr<infer::Classifier> classifier;
   std::vector<double> before;
   if (!args.model_file.empty()) {
-    classifier = std::make_unique<infer::Classifier>(args.model_file);
+    classifier = std::make_unique<infer::Classifier>(load_model_or_onnx(args.model_file));
     before = offline_passes(*classifier, args, kOfflinePasses, load.expected_classes);
     std::printf("loadgen: expecting %s's in-process prediction for each of %zu images\n"
                 "loadgen: offline in-process inference (batch %lld) before the load:",

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "infer/classifier.h"
+#include "serialize/onnx_load.h"
 #include "tools/command.h"
 #include "tools/data/idx.h"
 #include "tools/data/predict_inputs.h"
@@ -46,7 +47,7 @@ std::vector<NamedImage> collect(const std::vector<std::string>& inputs) {
 
 void run_predict(const PredictArgs& a) {
   omp_set_num_threads(a.threads > 0 ? a.threads : omp_get_num_procs());
-  infer::Classifier classifier(a.model);
+  infer::Classifier classifier(load_model_or_onnx(a.model));
   if (classifier.input_size() != data::kImagePixels)
     throw Failure(a.model + ": model input " + std::to_string(classifier.input_size()) +
                   " values per image, but predict feeds 28×28 images");
@@ -76,7 +77,7 @@ void run_predict(const PredictArgs& a) {
 void setup(CLI::App& app) {
   auto args = std::make_shared<PredictArgs>();
   CLI::App* cmd = app.add_subcommand("predict", "Classify images (PNG/JPG/BMP/PGM), IDX image files or directories");
-  cmd->add_option("--model", args->model, "Model file")->capture_default_str();
+  cmd->add_option("--model", args->model, "Model file (.gcm, or .onnx imported on the fly)")->capture_default_str();
   cmd->add_option("inputs", args->inputs, "Image files, IDX image files or directories")->required();
   cmd->add_flag("--json", args->json, "One JSON object per line");
   cmd->add_option("--threads", args->threads, "Threads (default: all cores)");

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "infer/classifier.h"
+#include "serialize/onnx_load.h"
 #include "serve/model.h"
 #include "serve/reload_token.h"
 #include "serve/server.h"
@@ -25,11 +26,11 @@ struct ServeArgs {
   serve::ServerOptions server;
 };
 
-// A gradcore model file as the server sees it: the Classifier does the
+// A gradcore model file (.gcm, or .onnx imported) as the server sees it: the Classifier does the
 // preprocessing (the file's input.scale/mean/std) and the forward pass.
 class ServedModel : public serve::InferenceModel {
  public:
-  explicit ServedModel(const std::string& path) : classifier_(std::make_unique<infer::Classifier>(path)) {
+  explicit ServedModel(const std::string& path) : classifier_(std::make_unique<infer::Classifier>(load_model_or_onnx(path))) {
     const auto& shape = classifier_->info().input_shape;
     if (shape.size() != 3)
       throw std::runtime_error(path + ": metadata 'input.shape' has " + std::to_string(shape.size()) +
@@ -91,7 +92,7 @@ void setup(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   auto& o = args->server;
   auto* cmd = app.add_subcommand("serve", "Serve the digit classifier over TCP (docs/PROTOCOL.md)");
-  cmd->add_option("--model", args->model_path, "Model file to serve")->required();
+  cmd->add_option("--model", args->model_path, "Model file to serve (.gcm, or .onnx imported on the fly)")->required();
   cmd->add_option("--port", o.port, "TCP port (0: any free port)")->capture_default_str();
   cmd->add_option("--bind", o.bind_address,
                   "IPv4 or IPv6 address to listen on (0.0.0.0, :: for all; other than loopback, needs --tls-cert "

@@ -11,6 +11,7 @@
 #include "engine/graph_dump.h"
 #include "layers/spec.h"
 #include "serialize/model_store.h"
+#include "serialize/onnx_load.h"
 #include "tools/command.h"
 #include "tools/data/dataset.h"
 #include "tools/progress.h"
@@ -26,6 +27,7 @@ struct TrainArgs {
   std::string checkpoint;  // default: <out without .gcm>.ckpt.gcm
   std::string data_dir;
   std::string resume;
+  std::string init_from;  // fine-tune: start from this model's weights (.gcm or .onnx)
   std::string metrics;     // default: <out without .gcm>.metrics.jsonl
   std::string device = "cpu";
   std::string kernels = "ours";  // CUDA kernel set: ours or vendor (cuBLAS / cuDNN)
@@ -92,6 +94,12 @@ void run_train(TrainArgs& a, const CLI::App& cmd) {
     a.options = saved;
     a.options.device = a.device;
   }
+  std::optional<LoadedModel> initial;
+  if (!a.init_from.empty()) {
+    if (!a.resume.empty()) throw Failure("--init-from starts a new run and --resume continues one: give one of them");
+    initial = load_model_or_onnx(a.init_from);
+    a.options.model = initial->model->spec();  // the architecture comes with the weights
+  }
   if (a.checkpoint.empty()) a.checkpoint = sibling(a.out, ".ckpt.gcm");
   if (a.metrics.empty()) a.metrics = sibling(a.out, ".metrics.jsonl");
   if (a.stats.empty()) a.stats = sibling(a.out, ".stats.jsonl");
@@ -104,6 +112,7 @@ void run_train(TrainArgs& a, const CLI::App& cmd) {
 
   training::Trainer trainer(a.options, train, test);
   if (resumed) trainer.resume(std::move(*resumed));
+  if (initial) trainer.start_from(std::move(*initial));
   std::filesystem::create_directories(std::filesystem::path(a.out).parent_path().empty()
                                           ? "." : std::filesystem::path(a.out).parent_path());
   std::ofstream metrics(a.metrics, resumed ? std::ios::app : std::ios::trunc);
@@ -194,6 +203,8 @@ void setup(CLI::App& app) {
   cmd->add_option("--checkpoint", args->checkpoint, "Checkpoint file (default: <out>.ckpt.gcm)");
   cmd->add_option("--metrics", args->metrics, "JSONL metrics log (default: <out>.metrics.jsonl)");
   cmd->add_option("--resume", args->resume, "Continue from a checkpoint file");
+  cmd->add_option("--init-from", args->init_from,
+                  "Fine-tune: start from this model's weights and architecture (.gcm, or .onnx imported)");
   cmd->add_option("--name", args->name, "Model name stored in the file")->capture_default_str();
   cmd->add_option("--version", args->version, "Model version stored in the file (the server reports it)")
       ->capture_default_str();

@@ -99,8 +99,29 @@ void Trainer::resume(LoadedModel loaded) {
   best_accuracy_ = c.best_accuracy;
 }
 
+void Trainer::start_from(LoadedModel loaded) {
+  if (loaded.model->spec() != model_->spec())
+    throw std::invalid_argument("train --init-from: architecture '" + loaded.model->spec() + "' differs from '" +
+                                model_->spec() + "'");
+  const ModelInfo& i = loaded.info;
+  const ModelInfo ours;
+  // Compared in float: an import of a --raw-input export holds them as floats.
+  if (static_cast<float>(i.input_scale) != static_cast<float>(ours.input_scale) ||
+      static_cast<float>(i.input_mean) != data::kMnistMean || static_cast<float>(i.input_std) != data::kMnistStd)
+    throw std::invalid_argument("train --init-from: the model expects (pixel * " + std::to_string(i.input_scale) +
+                                " - " + std::to_string(i.input_mean) + ") / " + std::to_string(i.input_std) +
+                                " as input, but training feeds (pixel / 255 - 0.1307) / 0.3081");
+  model_ = std::move(loaded.model);
+  for (ParamRef p : model_->parameters()) p.tensor->requires_grad_();
+  model_->set_seed(options_.seed);
+  model_->move_parameters(parse_device(options_.device));
+  origin_ = i.origin;
+  make_optimizer();
+}
+
 ModelInfo Trainer::model_info() const {
   ModelInfo info;
+  info.origin = origin_;
   info.dataset = options_.dataset;
   const auto& names = data::class_names(data::parse_dataset_kind(options_.dataset));
   info.labels.assign(names.begin(), names.end());

@@ -74,6 +74,10 @@ class Trainer {
 
   // Continues from a checkpoint's model, optimizer and loader state.
   void resume(LoadedModel checkpoint);
+  // Fine-tuning: starts from a saved or imported model's weights (its
+  // architecture must be options.model, its preprocessing the loader's) with
+  // a fresh optimizer; the models saved keep the original's origin.* metadata.
+  void start_from(LoadedModel model);
   // Trains until options.epochs are complete or max_steps is reached.
   std::vector<EpochResult> run(const TrainCallbacks& callbacks = {});
 
@@ -96,6 +100,7 @@ class Trainer {
   std::unique_ptr<data::DataLoader> loader_;
   std::unique_ptr<data::DataLoader> test_loader_;
   std::unique_ptr<Sequential> model_;
+  ModelInfo::Origin origin_;
   std::unique_ptr<Optimizer> optimizer_;
   Schedule schedule_;
   int64_t step_ = 0;

@@ -1,0 +1,21 @@
+// Loading a model from either kind of file: .onnx files are imported
+// (serialize/onnx_import.h), anything else is read as .gcm
+// (serialize/model_store.h). What eval, predict, serve and train open.
+#pragma once
+
+#include <filesystem>
+
+#include "serialize/model_store.h"
+
+namespace gc {
+
+// Reads and imports an ONNX file; the result passed every check load_model
+// applies. Throws serialize::FormatError naming the file.
+LoadedModel import_onnx(const std::filesystem::path& path);
+
+bool is_onnx_path(const std::filesystem::path& path);
+
+// import_onnx for a path ending in .onnx, else load_model.
+LoadedModel load_model_or_onnx(const std::filesystem::path& path);
+
+}  // namespace gc
