@@ -250,7 +250,11 @@ class Importer {
   }
   // An attribute that must hold one value, repeated `count` times (square
   // kernels, equal strides): our layers take one number.
+  // Two values per attribute (four for pads) on a 2-d image.
   int64_t uniform(int i, const std::string& name, std::vector<int64_t> values, int64_t low) const {
+    if (values.size() != (name == "pads" ? 4u : 2u))
+      fail(node_label(i) + ": " + name + " " + dims_text(values) + " has " + std::to_string(values.size()) +
+           " values, expected " + (name == "pads" ? "4" : "2") + " (a 2-d image)");
     for (int64_t v : values)
       if (v != values[0] || v < low || v > kMaxAttribute)
         fail(node_label(i) + ": " + name + " " + dims_text(values) + " unsupported: gradcore's layers take one value " +

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, from a fresh Debian machine: install, build, fetch MNIST,
-# train the seed CNN, evaluate it, save models/mnist.gcm, serve it over TCP
-# and classify a few test digits through the server.
+# train the seed CNN, evaluate it, save models/mnist.gcm, export it as
+# models/mnist.onnx and run that in ONNX Runtime, serve it over TCP and
+# classify a few test digits through the server.
 #   EPOCHS=5 PORT=7878 tools/main-job.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,13 @@ $gradcore train --model seed-cnn --epochs "$epochs" --batch 128 --opt adam --lr 
   --out models/mnist.gcm
 $gradcore eval --model models/mnist.gcm
 $gradcore inspect models/mnist.gcm
+# The model as ONNX, checked by ONNX Runtime over the test set (its accuracy
+# must be eval's), from float32 and from uint8 pixels.
+$gradcore export --model models/mnist.gcm --out models/mnist.onnx
+$gradcore export --model models/mnist.gcm --out models/mnist-raw.onnx --raw-input
+for onnx in models/mnist.onnx models/mnist-raw.onnx; do
+  node bench/onnx/ort_bench.js "$onnx" --batches 256 --threads 1 --passes 1
+done
 
 echo "== serving models/mnist.gcm on 127.0.0.1:$port"
 $gradcore serve --model models/mnist.gcm --port "$port" &

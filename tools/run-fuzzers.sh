@@ -12,6 +12,7 @@
 # comment lines inside the file:
 #   // fuzz-sources: <paths or globs, relative to the repo root>   (required)
 #   // fuzz-corpus: <directories of seed inputs, relative to the repo root>   (optional)
+#   // fuzz-flags: <extra compiler and linker flags, e.g. -DX=1 -lprotobuf>   (optional)
 # The sources are the library .cpp files the target needs; globs never pick up
 # fuzz_*.cpp files. Targets are compiled with
 # -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, so code may relax checks (such
@@ -70,7 +71,8 @@ for target_source in "${targets[@]}"; do
   if ! "$cxx" -std=c++20 -O1 -g -fno-omit-frame-pointer \
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
       -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -I"$repo" \
-      "$repo/$target_source" "${sources[@]}" -o "$out/$name" 2> "$out/build.log"; then
+      "$repo/$target_source" "${sources[@]}" $(declared "$repo/$target_source" fuzz-flags) \
+      -o "$out/$name" 2> "$out/build.log"; then
     cat "$out/build.log" >&2
     summary+=("$name: BUILD FAILED (see $out/build.log)")
     failures=$((failures + 1))

@@ -247,6 +247,11 @@ TEST_F(OnnxRefusal, BranchAndAttributesOurLayersCannotHold) {
   for (auto& a : *node("conv1").mutable_attribute())
     if (a.name() == "group") a.set_i(2);
   EXPECT_REFUSED(import_edited(), "node 'conv1' (Conv): group 2, only 1 is supported");
+  proto_ = original;  // found by fuzz_onnx: a pool without kernel_shape
+  auto* attributes = node("maxpool1").mutable_attribute();
+  attributes->erase(std::find_if(attributes->begin(), attributes->end(),
+                                 [](const auto& a) { return a.name() == "kernel_shape"; }));
+  EXPECT_REFUSED(import_edited(), "node 'maxpool1' (MaxPool): kernel_shape [] has 0 values, expected 2");
 }
 
 TEST_F(OnnxRefusal, CliNamesTheError) {
