@@ -28,6 +28,7 @@ class Classifier {
   explicit Classifier(LoadedModel loaded);
 
   const ModelInfo& info() const { return loaded_.info; }
+  const ModelOrigin& origin() const { return loaded_.origin; }
   std::string architecture() { return loaded_.model->spec(); }
   int classes() const { return static_cast<int>(loaded_.info.labels.size()); }
   int64_t input_size() const;

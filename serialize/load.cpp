@@ -103,20 +103,6 @@ class FileDescriptor {
   int fd_;
 };
 
-std::vector<std::byte> read_whole_file(const std::filesystem::path& path) {
-  FileDescriptor fd(path);
-  std::vector<std::byte> bytes(fd.size(path));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t got = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) throw std::system_error(errno, std::generic_category(), "cannot read '" + path.string() + "'");
-    if (got == 0) throw FormatError(path.string() + ": file shrank while being read");
-    done += static_cast<size_t>(got);
-  }
-  return bytes;
-}
-
 template <typename Tensor>
 const Tensor* find_by_name(const std::vector<Tensor>& tensors, std::string_view name) {
   for (const Tensor& tensor : tensors)
@@ -134,6 +120,20 @@ void write_model_file(const std::filesystem::path& path, const ModelFile& file) 
 
 // ---- copying reader ---------------------------------------------------------
 
+std::vector<std::byte> read_file_bytes(const std::filesystem::path& path) {
+  FileDescriptor fd(path);
+  std::vector<std::byte> bytes(fd.size(path));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t got = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) throw std::system_error(errno, std::generic_category(), "cannot read '" + path.string() + "'");
+    if (got == 0) throw FormatError(path.string() + ": file shrank while being read");
+    done += static_cast<size_t>(got);
+  }
+  return bytes;
+}
+
 ModelFile parse_model_bytes(std::span<const std::byte> bytes, std::string_view source_name) {
   const DecodedFile decoded = decode_structure(bytes, source_name);
   check_checksums(decoded, bytes, source_name);
@@ -141,7 +141,7 @@ ModelFile parse_model_bytes(std::span<const std::byte> bytes, std::string_view s
 }
 
 ModelFile read_model_file(const std::filesystem::path& path) {
-  return parse_model_bytes(read_whole_file(path), path.string());
+  return parse_model_bytes(read_file_bytes(path), path.string());
 }
 
 // ---- mmap reader ------------------------------------------------------------
@@ -228,7 +228,7 @@ Verification verify_model_bytes(std::span<const std::byte> bytes, std::string_vi
 }
 
 Verification verify_model_file(const std::filesystem::path& path) {
-  return verify_model_bytes(read_whole_file(path), path.string());
+  return verify_model_bytes(read_file_bytes(path), path.string());
 }
 
 }  // namespace gc::serialize

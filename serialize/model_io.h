@@ -42,6 +42,8 @@ void write_model_file(const std::filesystem::path& path, const ModelFile& file);
 
 // `source_name` names the bytes in error messages (usually the path).
 ModelFile parse_model_bytes(std::span<const std::byte> bytes, std::string_view source_name);
+// A regular file's bytes; throws naming the path.
+std::vector<std::byte> read_file_bytes(const std::filesystem::path& path);
 ModelFile read_model_file(const std::filesystem::path& path);
 
 // ---- mmap reader ------------------------------------------------------------

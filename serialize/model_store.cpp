@@ -120,8 +120,11 @@ static TrainingCheckpoint read_checkpoint(const ModelFile& file, Sequential& mod
   return c;
 }
 
-LoadedModel load_model(const std::filesystem::path& path) {
-  return model_from_file(serialize::read_model_file(path), path.string());
+LoadedModel load_model(const std::filesystem::path& path, const serialize::TrustedKeys* trusted) {
+  serialize::CheckedModelFile checked = serialize::read_checked_model_file(path, trusted);
+  LoadedModel loaded = model_from_file(checked.file, path.string());
+  loaded.origin = {checked.file_crc32c, checked.signer};
+  return loaded;
 }
 
 LoadedModel model_from_file(const ModelFile& file, const std::string& source) {

@@ -17,6 +17,7 @@
 
 #include "layers/optimizer.h"
 #include "layers/sequential.h"
+#include "serialize/signing.h"
 
 namespace gc {
 
@@ -55,17 +56,27 @@ struct TrainingCheckpoint {
 void save_model(const std::filesystem::path& path, Sequential& model, const ModelInfo& info,
                 const TrainingCheckpoint* checkpoint = nullptr);
 
+// Which bytes a model came from, for audit logs: the file's CRC-32C (its
+// trailer) and the key id of the signature that was verified (empty when no
+// trusted keys were asked for).
+struct ModelOrigin {
+  uint32_t file_crc32c = 0;
+  std::string signer;
+};
+
 struct LoadedModel {
   std::unique_ptr<Sequential> model;
   ModelInfo info;
   std::optional<TrainingCheckpoint> checkpoint;
+  ModelOrigin origin;
 };
 
 // Reads and validates: format rules and checksums (serialize/), then the
 // architecture is rebuilt and every parameter must be present with the shape
 // the architecture gives it, no unknown tensors, and the input spec must fit
-// the network. Errors name the file and the tensor or key.
-LoadedModel load_model(const std::filesystem::path& path);
+// the network. Errors name the file and the tensor or key. With `trusted`, the
+// file must also be signed by one of those keys (serialize::SignatureError).
+LoadedModel load_model(const std::filesystem::path& path, const serialize::TrustedKeys* trusted = nullptr);
 
 namespace serialize {
 struct ModelFile;

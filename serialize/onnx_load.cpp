@@ -27,8 +27,13 @@ LoadedModel import_onnx(const std::filesystem::path& path) {
 
 bool is_onnx_path(const std::filesystem::path& path) { return path.extension() == ".onnx"; }
 
-LoadedModel load_model_or_onnx(const std::filesystem::path& path) {
-  return is_onnx_path(path) ? import_onnx(path) : load_model(path);
+LoadedModel load_model_or_onnx(const std::filesystem::path& path, const serialize::TrustedKeys* trusted) {
+  if (!is_onnx_path(path)) return load_model(path, trusted);
+  if (trusted)
+    throw serialize::SignatureError(path.string() +
+                                    ": an ONNX file carries no gradcore signature; with --trusted-keys, import it "
+                                    "(gradcore import) and sign the .gcm");
+  return import_onnx(path);
 }
 
 }  // namespace gc

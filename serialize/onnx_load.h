@@ -15,7 +15,9 @@ LoadedModel import_onnx(const std::filesystem::path& path);
 
 bool is_onnx_path(const std::filesystem::path& path);
 
-// import_onnx for a path ending in .onnx, else load_model.
-LoadedModel load_model_or_onnx(const std::filesystem::path& path);
+// import_onnx for a path ending in .onnx, else load_model. With `trusted`,
+// only a signed .gcm loads: an ONNX file carries no gradcore signature
+// (serialize::SignatureError; import it, then sign the .gcm).
+LoadedModel load_model_or_onnx(const std::filesystem::path& path, const serialize::TrustedKeys* trusted = nullptr);
 
 }  // namespace gc

@@ -48,6 +48,7 @@ struct PendingReload {
   uint64_t connection_id = 0;
   uint64_t request_id = 0;
   bool from_signal = false;
+  std::string peer;  // for the audit line: the connection's address, or "SIGHUP"
 };
 
 class Server::EventLoop {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,18 @@ struct InferenceModel {
   // answers the batch with INTERNAL and keeps running. A request whose
   // logits are not all finite is answered INTERNAL too, never OK.
   virtual void forward(const float* images, int n, float* logits) const = 0;
+
+  // Where the model's bytes came from, for the audit log: a checksum of the
+  // file ("crc32c:0x…") and the key id of its verified signature. Empty when
+  // unknown or unsigned.
+  virtual std::string file_checksum() const { return {}; }
+  virtual std::string signer() const { return {}; }
+};
+
+// What a loader throws for a file that is readable but not allowed: unsigned,
+// tampered, or signed by an untrusted key. Counted apart from other failures.
+struct ModelRefused : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 // Loads and checks a model file; throws std::exception with a one-line reason

@@ -45,11 +45,15 @@ bool ModelRegistry::start_load(const std::string& path, std::function<void()> on
     side_outcome_ = {};
   }
   side_thread_ = std::thread([this, path, on_done = std::move(on_done)] {
-    LoadOutcome outcome{false, path, {}};
+    LoadOutcome outcome;
+    outcome.path = path;
     std::optional<ServingModel> result;
     try {
       result = load_and_validate(loader_, path);
       outcome.ok = true;
+    } catch (const ModelRefused& e) {
+      outcome.refused = true;
+      outcome.error = e.what();
     } catch (const std::exception& e) {
       outcome.error = e.what();
     } catch (...) {

@@ -48,6 +48,7 @@ class ModelRegistry {
 
   struct LoadOutcome {
     bool ok = false;
+    bool refused = false;  // the loader threw ModelRefused (an untrusted file)
     std::string path;
     std::string error;
   };

@@ -57,6 +57,10 @@ bool tokens_equal(std::string_view given, std::string_view expected) {
   return difference == 0;
 }
 
+const char* action_name(protocol::ReloadAction action) {
+  return action == protocol::ReloadAction::roll_back ? "roll_back" : "load";
+}
+
 // The values a float32 PREDICT may send: what normalising 0..255 gives,
 // widened by 1% of that span on each side for the client's own rounding.
 // Anything further out is no normalised image, and could overflow the
@@ -666,10 +670,15 @@ void Server::EventLoop::handle_reload(Connection& c, uint64_t request_id, std::s
   auto decoded = protocol::decode_reload(payload);
   if (!decoded.value) return reply_error(c, type, request_id, decoded.error, decoded.message);
   const protocol::ReloadRequest& request = *decoded.value;
-  if (options_.reload_token.empty())
-    return reply_error(c, type, request_id, Status::not_authorised, "reload is disabled: the server has no token");
-  if (!tokens_equal(request.token, options_.reload_token))
-    return reply_error(c, type, request_id, Status::not_authorised, "wrong reload token");
+  const char* token_problem = options_.reload_token.empty()                        ? "reload is disabled: the server has no token"
+                              : !tokens_equal(request.token, options_.reload_token) ? "wrong reload token"
+                                                                                    : nullptr;
+  if (token_problem) {
+    stats.reloads_bad_token.fetch_add(1, std::memory_order_relaxed);
+    log_event({{"event", "reload"}, {"action", action_name(request.action)}, {"status", "refused_token"},
+               {"peer", c.peer}, {"path", request.path}, {"error", token_problem}});
+    return reply_error(c, type, request_id, Status::not_authorised, token_problem);
+  }
   if (registry_->loading())
     return reply_error(c, type, request_id, Status::reload_failed, "a reload is already running");
 
@@ -680,15 +689,18 @@ void Server::EventLoop::handle_reload(Connection& c, uint64_t request_id, std::s
     const ServingModel& now_serving = registry_->current();
     stats.model_version = now_serving.version;
     stats.reloads_ok.fetch_add(1, std::memory_order_relaxed);
-    log_event({{"event", "reload"}, {"action", "roll_back"}, {"status", "ok"}, {"path", now_serving.path},
-               {"version", std::to_string(now_serving.version)}, {"replaced_version", std::to_string(before)}});
+    stats.roll_backs.fetch_add(1, std::memory_order_relaxed);
+    log_event({{"event", "reload"}, {"action", "roll_back"}, {"status", "ok"}, {"peer", c.peer},
+               {"path", now_serving.path}, {"checksum", now_serving.model->file_checksum()},
+               {"signer", now_serving.model->signer()}, {"version", std::to_string(now_serving.version)},
+               {"replaced_version", std::to_string(before)}});
     protocol::append_reload_response(c.output, request_id, now_serving.version, registry_->previous()->version);
     return queue_flush(c);
   }
   registry_->start_load(request.path, [this] { wake(); });
-  pending_reload_ = PendingReload{c.id, request_id, false};
+  pending_reload_ = PendingReload{c.id, request_id, false, c.peer};
   ++c.owed;
-  log_event({{"event", "reload_started"}, {"path", request.path}, {"conn", std::to_string(c.id)}});
+  log_event({{"event", "reload_started"}, {"path", request.path}, {"conn", std::to_string(c.id)}, {"peer", c.peer}});
 }
 
 void Server::EventLoop::start_reload_from_signal() {
@@ -698,7 +710,7 @@ void Server::EventLoop::start_reload_from_signal() {
   }
   std::string path = registry_->current().path;
   registry_->start_load(path, [this] { wake(); });
-  pending_reload_ = PendingReload{0, 0, true};
+  pending_reload_ = PendingReload{0, 0, true, "SIGHUP"};
   log_event({{"event", "reload_started"}, {"path", path}, {"trigger", "SIGHUP"}});
 }
 
@@ -715,16 +727,19 @@ void Server::EventLoop::finish_reload() {
     int64_t previous = registry_->previous() ? registry_->previous()->version : -1;
     stats.model_version = now_serving.version;
     stats.reloads_ok.fetch_add(1, std::memory_order_relaxed);
-    log_event({{"event", "reload"}, {"action", "load"}, {"status", "ok"}, {"path", outcome->path},
-               {"version", std::to_string(now_serving.version)}, {"replaced_version", std::to_string(previous)}});
+    log_event({{"event", "reload"}, {"action", "load"}, {"status", "ok"}, {"peer", asker.peer},
+               {"path", outcome->path}, {"checksum", now_serving.model->file_checksum()},
+               {"signer", now_serving.model->signer()}, {"version", std::to_string(now_serving.version)},
+               {"replaced_version", std::to_string(previous)}});
     if (c) {
       protocol::append_reload_response(c->output, asker.request_id, now_serving.version, previous);
       queue_flush(*c);
     }
   } else {
-    stats.reloads_failed.fetch_add(1, std::memory_order_relaxed);
-    log_event({{"event", "reload"}, {"action", "load"}, {"status", "failed"}, {"path", outcome->path},
-               {"error", outcome->error}, {"still_serving", std::to_string(registry_->current().version)}});
+    (outcome->refused ? stats.reloads_untrusted : stats.reloads_failed).fetch_add(1, std::memory_order_relaxed);
+    log_event({{"event", "reload"}, {"action", "load"}, {"status", outcome->refused ? "refused_model" : "failed"},
+               {"peer", asker.peer}, {"path", outcome->path}, {"error", outcome->error},
+               {"still_serving", std::to_string(registry_->current().version)}});
     if (c) reply_error(*c, type, asker.request_id, Status::reload_failed, outcome->error);
   }
 }

@@ -89,7 +89,11 @@ std::string ServerStats::to_json() const {
                       {"frame_timed_out", load(connections_frame_timed_out)},
                       {"tls_failed", load(connections_tls_failed)}};
   j["non_finite_answers"] = load(non_finite_answers);
-  j["reloads"] = {{"ok", load(reloads_ok)}, {"failed", load(reloads_failed)}};
+  j["reloads"] = {{"ok", load(reloads_ok)},
+                  {"failed", load(reloads_failed)},
+                  {"untrusted_model", load(reloads_untrusted)},
+                  {"bad_token", load(reloads_bad_token)},
+                  {"roll_backs", load(roll_backs)}};
   return j.dump();
 }
 
@@ -135,9 +139,13 @@ std::string ServerStats::to_prometheus() const {
   metric("gradcore_non_finite_answers_total", "counter",
          "PREDICTs answered INTERNAL because the model gave a NaN or infinite logit.");
   out << "gradcore_non_finite_answers_total " << load(non_finite_answers) << '\n';
-  metric("gradcore_reloads_total", "counter", "Model reloads by outcome.");
+  metric("gradcore_reloads_total", "counter", "RELOAD requests and SIGHUP reloads by outcome (roll backs included).");
   out << "gradcore_reloads_total{outcome=\"ok\"} " << load(reloads_ok) << '\n'
-      << "gradcore_reloads_total{outcome=\"failed\"} " << load(reloads_failed) << '\n';
+      << "gradcore_reloads_total{outcome=\"failed\"} " << load(reloads_failed) << '\n'
+      << "gradcore_reloads_total{outcome=\"untrusted_model\"} " << load(reloads_untrusted) << '\n'
+      << "gradcore_reloads_total{outcome=\"bad_token\"} " << load(reloads_bad_token) << '\n';
+  metric("gradcore_roll_backs_total", "counter", "RELOADs that rolled back to the previous model.");
+  out << "gradcore_roll_backs_total " << load(roll_backs) << '\n';
   metric("gradcore_model_version", "gauge", "Version of the model now serving.");
   out << "gradcore_model_version " << model_version.load(std::memory_order_relaxed) << '\n';
   return out.str();

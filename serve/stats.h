@@ -64,7 +64,10 @@ struct ServerStats {
   Counter connections_tls_failed{0};       // the TLS handshake failed or the peer left during it
   Counter non_finite_answers{0};           // PREDICTs answered INTERNAL: the model gave NaN or inf
   Counter reloads_ok{0};
-  Counter reloads_failed{0};
+  Counter reloads_failed{0};     // the file could not be loaded
+  Counter reloads_untrusted{0};  // refused: unsigned, tampered or untrusted signer
+  Counter reloads_bad_token{0};  // RELOAD with a wrong token, or none configured
+  Counter roll_backs{0};
   std::atomic<int64_t> model_version{0};
   std::atomic<bool> draining{false};
 

@@ -7,6 +7,7 @@
 #include "serialize/model_store.h"
 #include "serialize/onnx_load.h"
 #include "tools/command.h"
+#include "tools/trusted_keys.h"
 #include "tools/data/dataset.h"
 #include "tools/training/evaluate.h"
 
@@ -19,11 +20,13 @@ struct EvalArgs {
   std::string dataset;  // default: the dataset the model was trained on
   std::string data_dir;
   int threads = 0;
+  std::string trusted_keys;
 };
 
 void run_eval(const EvalArgs& a) {
   omp_set_num_threads(a.threads > 0 ? a.threads : omp_get_num_procs());
-  LoadedModel loaded = load_model_or_onnx(a.model);
+  const auto trusted = load_trusted_keys(a.trusted_keys);
+  LoadedModel loaded = load_model_or_onnx(a.model, trusted ? &*trusted : nullptr);
   std::string dataset_name = a.dataset.empty() ? loaded.info.dataset : a.dataset;
   auto kind = data::parse_dataset_kind(dataset_name);
   data::Dataset set = data::load_dataset(kind, data::parse_split(a.split), a.data_dir);
@@ -62,6 +65,7 @@ void setup(CLI::App& app) {
   cmd->add_option("--dataset", args->dataset, "mnist or fashion (default: what the model was trained on)");
   cmd->add_option("--data", args->data_dir, "Directory with the IDX files");
   cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
+  cmd->add_option("--trusted-keys", args->trusted_keys, kTrustedKeysHelp);
   cmd->callback([args] { run_eval(*args); });
 }
 

@@ -1,12 +1,15 @@
-// `gradcore inspect FILE [--json]`: what a .gcm model file holds and whether
-// every byte of it checks out. Exit status 0 only for a fully valid file.
+// `gradcore inspect FILE [--json] [--trusted-keys DIR]`: what a .gcm model
+// file holds, whether every byte of it checks out, and who signed it (checked
+// against DIR when given). Exit status 0 only for a fully valid file.
 #include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "serialize/model_io.h"
+#include "serialize/signing.h"
 #include "tools/command.h"
+#include "tools/trusted_keys.h"
 
 namespace gc::tools {
 namespace {
@@ -91,7 +94,20 @@ std::string verdict(const Verification& v) {
   return text;
 }
 
-void print_text(const std::string& path, const Verification& v) {
+// What inspect says about the signature. `checked` is the verifier's verdict
+// when --trusted-keys was given: empty for a trusted signature, else why not.
+struct SignatureReport {
+  std::string signer;  // claimed key id; empty for an unsigned file
+  bool checked = false;
+  std::string problem;
+  std::string text() const {
+    if (!checked)
+      return signer.empty() ? "unsigned" : "key " + signer + " (ed25519), not checked (give --trusted-keys DIR)";
+    return problem.empty() ? "key " + signer + " (ed25519), VALID, trusted" : "REFUSED: " + problem;
+  }
+};
+
+void print_text(const std::string& path, const Verification& v, const SignatureReport& signature) {
   const FileSummary& s = v.summary;
   std::printf("%s: gradcore model file %u.%u, little-endian, %s bytes\n", path.c_str(), s.version.major,
               s.version.minor, with_commas(s.file_size).c_str());
@@ -122,6 +138,7 @@ void print_text(const std::string& path, const Verification& v) {
               with_commas(static_cast<uint64_t>(v.contents.parameter_count())).c_str());
   std::printf("file checksum: %s %s\n", hex32(v.file_checksum.stored).c_str(),
               v.file_checksum.ok() ? "OK" : ("BAD (computed " + hex32(v.file_checksum.computed) + ")").c_str());
+  std::printf("signature: %s\n", signature.text().c_str());
   std::printf("verdict: %s\n", verdict(v).c_str());
 }
 
@@ -132,7 +149,7 @@ json metadata_json(const Section& section) {
   return out;
 }
 
-json to_json(const std::string& path, const Verification& v) {
+json to_json(const std::string& path, const Verification& v, const SignatureReport& signature) {
   json sections = json::array();
   size_t check_index = 0;
   for (const Section* section : sections_of(v.contents)) {
@@ -159,10 +176,27 @@ json to_json(const std::string& path, const Verification& v) {
           {"file_checksum", {{"stored", hex32(v.file_checksum.stored)},
                              {"computed", hex32(v.file_checksum.computed)},
                              {"ok", v.file_checksum.ok()}}},
+          {"signature", {{"signer", signature.signer.empty() ? json() : json(signature.signer)},
+                         {"checked", signature.checked},
+                         {"trusted", signature.checked && signature.problem.empty()},
+                         {"problem", signature.problem}}},
           {"sections", sections}};
 }
 
-void run_inspect(const std::string& path, bool as_json) {
+SignatureReport check_signature(const std::string& path, const ModelFile& contents, const std::string& trusted_keys) {
+  SignatureReport report{claimed_signer(contents)};
+  if (trusted_keys.empty()) return report;
+  report.checked = true;
+  const auto trusted = load_trusted_keys(trusted_keys);
+  try {
+    read_checked_model_file(path, &*trusted);
+  } catch (const std::exception& e) {
+    report.problem = e.what();
+  }
+  return report;
+}
+
+void run_inspect(const std::string& path, bool as_json, const std::string& trusted_keys) {
   Verification verification;
   try {
     verification = verify_model_file(path);
@@ -170,20 +204,24 @@ void run_inspect(const std::string& path, bool as_json) {
     if (as_json) std::printf("%s\n", json({{"file", path}, {"valid", false}, {"error", e.what()}}).dump(2).c_str());
     throw Failure(std::string("INVALID: ") + e.what());
   }
+  const SignatureReport signature = check_signature(path, verification.contents, trusted_keys);
   if (as_json)
-    std::printf("%s\n", to_json(path, verification).dump(2).c_str());
+    std::printf("%s\n", to_json(path, verification, signature).dump(2).c_str());
   else
-    print_text(path, verification);
+    print_text(path, verification, signature);
   if (!verification.valid()) throw Failure(path + ": " + verdict(verification));
+  if (!signature.problem.empty()) throw Failure(signature.problem);
 }
 
 void setup(CLI::App& app) {
   auto* command = app.add_subcommand("inspect", "Show a .gcm model file's header, metadata and tensors, and verify every checksum");
   auto path = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
+  auto trusted_keys = std::make_shared<std::string>();
   command->add_option("file", *path, "model or checkpoint file (.gcm)")->required();
   command->add_flag("--json", *as_json, "print one JSON object instead of text");
-  command->callback([path, as_json] { run_inspect(*path, *as_json); });
+  command->add_option("--trusted-keys", *trusted_keys, "Also check the signature against the keys (*.pub) in this directory");
+  command->callback([path, as_json, trusted_keys] { run_inspect(*path, *as_json, *trusted_keys); });
 }
 
 CommandRegistration registration{"inspect", setup};

@@ -10,6 +10,7 @@
 #include "infer/classifier.h"
 #include "serialize/onnx_load.h"
 #include "tools/command.h"
+#include "tools/trusted_keys.h"
 #include "tools/data/idx.h"
 #include "tools/data/predict_inputs.h"
 #include "tools/data/preprocess.h"
@@ -22,6 +23,7 @@ struct PredictArgs {
   std::vector<std::string> inputs;
   bool json = false;
   int threads = 0;
+  std::string trusted_keys;
 };
 
 struct NamedImage {
@@ -47,7 +49,8 @@ std::vector<NamedImage> collect(const std::vector<std::string>& inputs) {
 
 void run_predict(const PredictArgs& a) {
   omp_set_num_threads(a.threads > 0 ? a.threads : omp_get_num_procs());
-  infer::Classifier classifier(load_model_or_onnx(a.model));
+  const auto trusted = load_trusted_keys(a.trusted_keys);
+  infer::Classifier classifier(load_model_or_onnx(a.model, trusted ? &*trusted : nullptr));
   if (classifier.input_size() != data::kImagePixels)
     throw Failure(a.model + ": model input " + std::to_string(classifier.input_size()) +
                   " values per image, but predict feeds 28×28 images");
@@ -81,6 +84,7 @@ void setup(CLI::App& app) {
   cmd->add_option("inputs", args->inputs, "Image files, IDX image files or directories")->required();
   cmd->add_flag("--json", args->json, "One JSON object per line");
   cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
+  cmd->add_option("--trusted-keys", args->trusted_keys, kTrustedKeysHelp);
   cmd->callback([args] { run_predict(*args); });
 }
 

@@ -4,6 +4,7 @@
 #include <omp.h>
 #include <sys/resource.h>
 
+#include <cstdio>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -14,6 +15,7 @@
 #include "serve/reload_token.h"
 #include "serve/server.h"
 #include "tools/command.h"
+#include "tools/trusted_keys.h"
 
 namespace gc::tools {
 namespace {
@@ -23,6 +25,7 @@ struct ServeArgs {
   std::string device = "cpu";
   int threads = 0;
   std::string token_file;
+  std::string trusted_keys;  // directory; empty: any well-formed model loads
   serve::ServerOptions server;
 };
 
@@ -30,7 +33,8 @@ struct ServeArgs {
 // preprocessing (the file's input.scale/mean/std) and the forward pass.
 class ServedModel : public serve::InferenceModel {
  public:
-  explicit ServedModel(const std::string& path) : classifier_(std::make_unique<infer::Classifier>(load_model_or_onnx(path))) {
+  ServedModel(const std::string& path, const serialize::TrustedKeys* trusted)
+      : classifier_(std::make_unique<infer::Classifier>(load_model_or_onnx(path, trusted))) {
     const auto& shape = classifier_->info().input_shape;
     if (shape.size() != 3)
       throw std::runtime_error(path + ": metadata 'input.shape' has " + std::to_string(shape.size()) +
@@ -51,6 +55,12 @@ class ServedModel : public serve::InferenceModel {
   }
   void normalise(const uint8_t* pixels, int n, float* out) const override { classifier_->normalise(pixels, n, out); }
   void forward(const float* images, int n, float* logits) const override { classifier_->forward(images, n, logits); }
+  std::string file_checksum() const override {
+    char text[32];
+    std::snprintf(text, sizeof text, "crc32c:0x%08X", classifier_->origin().file_crc32c);
+    return text;
+  }
+  std::string signer() const override { return classifier_->origin().signer; }
 
  private:
   std::unique_ptr<infer::Classifier> classifier_;  // forward() is serialised inside
@@ -58,13 +68,20 @@ class ServedModel : public serve::InferenceModel {
 };
 
 // Turns a gradcore model file (docs/FORMAT.md) into a serve::InferenceModel.
-// Throws with a one-line reason for a corrupt or incompatible file: it is also
-// the loader behind RELOAD and SIGHUP, called on the server's loader thread.
-std::shared_ptr<const serve::InferenceModel> load_model_for_serving(const std::string& path,
-                                                                     const std::string& device, int threads) {
-  if (device != "cpu") throw std::runtime_error("--device " + device + " is not available for serving yet (use cpu)");
-  if (threads > 0) omp_set_num_threads(threads);
-  return std::make_shared<ServedModel>(path);
+// Throws with a one-line reason for a corrupt, incompatible or (with
+// --trusted-keys) untrusted file: it is also the loader behind RELOAD and
+// SIGHUP, called on the server's loader thread. The key directory is read on
+// every load, so keys can be added or withdrawn without a restart.
+std::shared_ptr<const serve::InferenceModel> load_model_for_serving(const std::string& path, const ServeArgs& args) {
+  if (args.device != "cpu")
+    throw std::runtime_error("--device " + args.device + " is not available for serving yet (use cpu)");
+  if (args.threads > 0) omp_set_num_threads(args.threads);
+  const auto trusted = load_trusted_keys(args.trusted_keys);
+  try {
+    return std::make_shared<ServedModel>(path, trusted ? &*trusted : nullptr);
+  } catch (const serialize::SignatureError& e) {
+    throw serve::ModelRefused(e.what());
+  }
 }
 
 // Each connection holds a descriptor: lift the soft limit to the hard one.
@@ -81,9 +98,7 @@ void serve_command(const ServeArgs& args) {
   options.reload_token = serve::read_reload_token(args.token_file);
   options.handle_signals = true;
   raise_descriptor_limit();
-  serve::ModelLoader loader = [device = args.device, threads = args.threads](const std::string& path) {
-    return load_model_for_serving(path, device, threads);
-  };
+  serve::ModelLoader loader = [args](const std::string& path) { return load_model_for_serving(path, args); };
   serve::Server server(options, loader, args.model_path);
   server.run();
 }
@@ -135,6 +150,7 @@ void setup(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--token-file", args->token_file,
                   "File holding the RELOAD token (default: env GRADCORE_RELOAD_TOKEN; neither: RELOAD refused)");
+  cmd->add_option("--trusted-keys", args->trusted_keys, kTrustedKeysHelp);
   cmd->add_option("--http-port", o.http_port, "Serve GET /metrics and /healthz on this port (-1: off)")
       ->capture_default_str();
   cmd->callback([args] { serve_command(*args); });
