@@ -82,8 +82,8 @@ class Client {
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (tls) {
       fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
-      tls_ = std::make_unique<tls::Session>(*tls, fd_, tls::Session::Role::connect, host);
       try {
+        tls_ = std::make_unique<tls::Session>(*tls, fd_, tls::Session::Role::connect, host);
         transfer([this] { return tls_->handshake(); }, "TLS handshake with " + host);
         if (!tls_->handshake_done())
           throw std::runtime_error("TLS handshake with " + host + " failed: the server closed the connection");

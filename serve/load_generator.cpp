@@ -173,8 +173,8 @@ class LoadRun {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.client->fd(), nullptr);
   }
 
-  // A TLS read fills the chunk as far as the session can, so a short read
-  // means the socket is empty for both kinds of connection.
+  // A short read has emptied the socket, or the TLS session: whatever the
+  // socket still holds then, epoll reports again.
   void read_answers(LoadConnection& c) {
     uint8_t chunk[64 * 1024];
     const bool wanted_write = c.read_wants_write;

@@ -356,10 +356,10 @@ void Server::EventLoop::accept_connections() {
 
 // With TLS, the handshake is driven by these reads too. Its bytes are no
 // progress: a connection must finish it within idle_timeout_ms of being
-// accepted, as a frame must be whole within its deadline. A TLS read that
-// stops short has emptied the socket and the session; one that filled the
-// buffer may leave the rest of a record decrypted in the session, where
-// epoll cannot see it, so the budget does not stop the loop while it does.
+// accepted, as a frame must be whole within its deadline. A read that stops
+// short has emptied the session (what is left in the socket, epoll reports);
+// one that filled the buffer may leave bytes in the session, where epoll
+// cannot see them, so the budget does not stop the loop while it does.
 void Server::EventLoop::read_from(Connection& c) {
   size_t budget = kReadBudgetPerPass;
   c.read_wants_write = false;
@@ -376,7 +376,7 @@ void Server::EventLoop::read_from(Connection& c) {
       c.last_progress = now_;
       budget -= std::min(budget, r.bytes);
       parse_frames(c);
-      if (r.bytes < space) break;  // the socket is empty
+      if (r.bytes < space) break;  // the socket (or the session) is empty
     } else if (r.state == IoState::want_read) {
       break;
     } else if (r.state == IoState::want_write) {

@@ -53,13 +53,14 @@ class Session {
 
   // Drives the handshake; ok once it is done. read and write drive it too.
   IoResult handshake();
-  // Reads as much as fits in n, or writes as much of n as the socket takes;
-  // ok with bytes > 0 while any moved. After closed or failed, every call
-  // answers the same.
+  // Reads up to n bytes, stopping when the session holds no more (the socket
+  // may: a level-triggered epoll or poll then says so), or writes as much of
+  // n as the socket takes; ok with bytes > 0 while any moved. After closed or
+  // failed, every call answers the same.
   IoResult read(uint8_t* out, size_t n);
   IoResult write(const uint8_t* in, size_t n);
   bool handshake_done() const;
-  bool buffered() const;  // decrypted bytes wait in the session, not in the socket
+  bool buffered() const;  // bytes wait in the session (read from the socket, decrypted or not)
   // Tells the peer this side is done (a close_notify alert), one try that
   // does not wait; nothing after a failure.
   void close_notify();
