@@ -223,6 +223,20 @@ TEST(ServeTls, PlaintextClientsAndStalledHandshakesAreClosedWhileAGoodClientIsAn
   ::close(stalled);
   ::close(silent);
 
+  // A handshake trickled a byte every 50 ms: its bytes are no progress, so
+  // it is closed as soon as the stalled one.
+  int trickling = raw_connection(server.port());
+  start = std::chrono::steady_clock::now();
+  bool trickle_closed = false;
+  for (size_t sent = 0; !trickle_closed && std::chrono::steady_clock::now() - start < std::chrono::seconds(3);) {
+    uint8_t byte = sent < sizeof hello_start ? hello_start[sent] : 0x00;
+    if (::send(trickling, &byte, 1, MSG_NOSIGNAL) == 1) ++sent;
+    trickle_closed = closed_within(trickling, 50);
+  }
+  EXPECT_TRUE(trickle_closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2000));
+  ::close(trickling);
+
   // A handshake cut off by the client's close.
   int cut = raw_connection(server.port());
   ASSERT_EQ(::send(cut, hello_start, sizeof hello_start, MSG_NOSIGNAL), 6);
