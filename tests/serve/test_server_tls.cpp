@@ -1,7 +1,8 @@
 // TLS on the serving port (serve/tls.h): a client that trusts the server's CA
 // is answered; a client trusting another CA, a plaintext client and a
 // handshake that stops half-way are refused or closed, while a good client
-// on another connection keeps being answered; the load generator speaks it;
+// on another connection keeps being answered; a connection over the limit
+// is closed before its handshake; the load generator speaks it;
 // a non-loopback address needs TLS or --insecure; the HTTP side door speaks
 // HTTPS with the same certificate.
 #include "serve/load_generator.h"
@@ -248,6 +249,28 @@ TEST(ServeTls, PlaintextClientsAndStalledHandshakesAreClosedWhileAGoodClientIsAn
   EXPECT_EQ(good.failed(), 0);
   Client check("127.0.0.1", server.port(), 5000, &trust);
   EXPECT_EQ(tls_failures(check), 2u);  // the plaintext client and the cut handshake
+}
+
+// Over the connection limit a TLS connection is closed before any
+// handshake (no OVERLOADED frame: it would need one); the others go on.
+TEST(ServeTls, ConnectionOverTheLimitIsClosedWithoutAHandshake) {
+  TlsFiles tls;
+  ModelFiles files;
+  auto options = tls_options(tls);
+  options.max_connections = 1;
+  RunningServer server(options, files.v1);
+  auto trust = tls::Context::client(tls.ca);
+  Client first("127.0.0.1", server.port(), 5000, &trust);
+  ASSERT_EQ(first.health().model_version, 1);
+  try {
+    Client second("127.0.0.1", server.port(), 5000, &trust);
+    FAIL() << "a second connection was served over a limit of one";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("TLS handshake with 127.0.0.1 failed"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(first.predict(random_images(1, 3), 1).status, Status::ok);
+  EXPECT_EQ(server.server().stats().connections_rejected.load(), 1u);
+  EXPECT_EQ(tls_failures(first), 0u);
 }
 
 TEST(ServeTls, AddressesOtherThanLoopbackNeedTlsOrInsecure) {
