@@ -20,12 +20,17 @@
 
 namespace gc::test {
 
-// The first `count` MNIST test images ($GRADCORE_DATA/mnist, else
-// <source>/data/mnist); tools/test.sh fetches them, so a missing file fails.
-inline std::vector<uint8_t> mnist_test_pixels(int64_t count) {
+// A file of MNIST: $GRADCORE_DATA/mnist, else <source>/data/mnist
+// (tools/test.sh fetches it there, so a missing file fails).
+inline std::string mnist_dir_file(const std::string& name) {
   const char* root = std::getenv("GRADCORE_DATA");
-  const auto file = std::filesystem::path(root ? root : GRADCORE_SOURCE_DIR "/data") / "mnist" / "t10k-images-idx3-ubyte";
-  data::IdxImages images = data::read_idx_images(file.string());
+  return (std::filesystem::path(root ? root : GRADCORE_SOURCE_DIR "/data") / "mnist" / name).string();
+}
+
+// The first `count` MNIST test images.
+inline std::vector<uint8_t> mnist_test_pixels(int64_t count) {
+  const std::string file = mnist_dir_file("t10k-images-idx3-ubyte");
+  data::IdxImages images = data::read_idx_images(file);
   EXPECT_GE(images.count, count) << file;
   images.pixels.resize(count * 28 * 28);
   return images.pixels;

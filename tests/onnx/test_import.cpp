@@ -7,7 +7,11 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "infer/classifier.h"
 #include "layers/spec.h"
@@ -90,8 +94,7 @@ TEST(OnnxImport, TrainCanStartFromAnOnnxModel) {
   auto model = build_model("mlp");
   model->reset_parameters(4, "he");
   save_onnx(dir / "start.onnx", *model, ModelInfo{}, {});
-  const char* root = std::getenv("GRADCORE_DATA");
-  const std::string data = (std::filesystem::path(root ? root : GRADCORE_SOURCE_DIR "/data") / "mnist").string();
+  const std::string data = std::filesystem::path(mnist_dir_file("x")).parent_path().string();
   CliRun run = gradcore("train --init-from " + (dir / "start.onnx").string() + " --epochs 1 --train-limit 512 " +
                         "--test-limit 256 --batch 64 --data " + data + " --out " + (dir / "tuned.gcm").string());
   ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -102,6 +105,48 @@ TEST(OnnxImport, TrainCanStartFromAnOnnxModel) {
   EXPECT_NE(tuned.model->parameters()[0].tensor->to_doubles(), model->parameters()[0].tensor->to_doubles());
   run = gradcore("train --init-from " + (dir / "start.onnx").string() + " --resume " + (dir / "tuned.ckpt.gcm").string());
   EXPECT_NE(run.output.find("give one of them"), std::string::npos) << run.output;
+}
+
+// serve --model x.onnx answers over TCP with the classes the model gives
+// in-process.
+TEST(OnnxImport, ServerServesAnOnnxFile) {
+  const auto dir = temp_dir("onnx-serve");
+  auto model = build_model("lenet5");
+  model->reset_parameters(6, "he");
+  const auto onnx = dir / "served.onnx", log = dir / "serve.log", pid = dir / "serve.pid";
+  save_onnx(onnx, *model, ModelInfo{}, {});
+  const std::string start = std::string(GRADCORE_BINARY) + " serve --model " + onnx.string() + " --port 0 > " +
+                            log.string() + " 2>&1 & echo $! > " + pid.string();
+  ASSERT_EQ(std::system(start.c_str()), 0);
+  std::string text, port;
+  for (int tries = 0; tries < 200 && port.empty(); ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream in(log);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (size_t at = text.find(" port="); at != std::string::npos && text.find(" model=", at) != std::string::npos)
+      port = text.substr(at + 6, text.find(' ', at + 6) - at - 6);
+  }
+  // The first five test digits as one IDX file (the count is byte 7 of the header).
+  std::ifstream all(mnist_dir_file("t10k-images-idx3-ubyte"), std::ios::binary);
+  std::string head(16 + 5 * 784, '\0');
+  all.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head[4] = head[5] = head[6] = 0;
+  head[7] = 5;
+  const auto images = dir / "five-idx3-ubyte";
+  std::ofstream(images, std::ios::binary) << head;
+  CliRun answer = port.empty() ? CliRun{-1, text} : gradcore("client --port " + port + " predict " + images.string());
+  std::ifstream pid_file(pid);
+  long server = 0;
+  pid_file >> server;
+  if (server > 0) ::kill(static_cast<pid_t>(server), SIGTERM);
+  ASSERT_FALSE(port.empty()) << text;
+  ASSERT_EQ(answer.exit_code, 0) << answer.output;
+  const std::vector<uint8_t> pixels = mnist_test_pixels(5);
+  infer::Classifier classifier(load_model_or_onnx(onnx));
+  const auto predictions = classifier.classify(pixels.data(), 5);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_NE(answer.output.find("[" + std::to_string(i) + "]\tclass " + std::to_string(predictions[i].label)),
+              std::string::npos) << answer.output;
 }
 
 // gcm → onnx → gcm: the same spec, name, labels, and every parameter bit for bit.
