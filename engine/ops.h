@@ -24,6 +24,8 @@ struct Conv2dOptions {
   int dilation = 1;
 };
 // x [n, c_in, h, w], weight [c_out, c_in, kh, kw], bias [c_out] or undefined.
+// On the CPU, gc::cpu::set_conv_algo (kernels/cpu/conv2d.h) chooses between
+// Winograd where it is faster and im2col + GEMM everywhere (exact zeros).
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options = {});
 
 struct Pool2dOptions {

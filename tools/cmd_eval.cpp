@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "kernels/cpu/conv2d.h"
 #include "serialize/model_store.h"
 #include "serialize/onnx_load.h"
 #include "tools/command.h"
@@ -21,10 +22,12 @@ struct EvalArgs {
   std::string data_dir;
   int threads = 0;
   std::string trusted_keys;
+  std::string conv_algo = "auto";
 };
 
 void run_eval(const EvalArgs& a) {
   omp_set_num_threads(a.threads > 0 ? a.threads : omp_get_num_procs());
+  cpu::set_conv_algo(cpu::parse_conv_algo(a.conv_algo));
   const auto trusted = load_trusted_keys(a.trusted_keys);
   LoadedModel loaded = load_model_or_onnx(a.model, trusted ? &*trusted : nullptr);
   std::string dataset_name = a.dataset.empty() ? loaded.info.dataset : a.dataset;
@@ -66,6 +69,7 @@ void setup(CLI::App& app) {
   cmd->add_option("--data", args->data_dir, "Directory with the IDX files");
   cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
   cmd->add_option("--trusted-keys", args->trusted_keys, kTrustedKeysHelp);
+  add_conv_algo_option(cmd, args->conv_algo);
   cmd->callback([args] { run_eval(*args); });
 }
 

@@ -24,6 +24,7 @@
 #include "engine/gradcheck.h"
 #include "engine/graph_dump.h"
 #include "engine/ops.h"
+#include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/rng.h"
 #include "layers/layers.h"
 #include "layers/spec.h"
@@ -51,6 +52,7 @@ struct GradcheckArgs {
   // seed-cnn in f64, batch 4: ~14 ms per forward on 2 cores, so all 93k
   // elements (2 forwards each) take ~45 min; 32 per tensor ~5 s.
   int64_t max_elements = 32;
+  std::string conv_algo = "auto";
 };
 
 // Forward and backward once more, outside the checker, to dump and trace the tape.
@@ -139,6 +141,7 @@ int compare_device(Problem& device, Problem& reference) {
 
 void run_gradcheck(const GradcheckArgs& a) {
   const Device device = parse_device(a.device);
+  cpu::set_conv_algo(cpu::parse_conv_algo(a.conv_algo));
   if (a.batch < 1) throw Failure("--batch must be ≥ 1, got " + std::to_string(a.batch));
   if (a.max_elements < 0) throw Failure("--max-elements must be ≥ 0 (0: all), got " + std::to_string(a.max_elements));
   Problem cpu = make_problem(a, DType::F64, Device::CPU);
@@ -192,6 +195,7 @@ void setup(CLI::App& app) {
   cmd->add_option("--max-elements", a->max_elements, "Elements checked per tensor, evenly spread (0: all)")
       ->capture_default_str();
   cmd->add_option("--dump-graph", a->dump_graph, "Write the autograd graph as Graphviz DOT");
+  add_conv_algo_option(cmd, a->conv_algo);
   cmd->add_flag("--trace-backward", a->trace_backward, "Print each backward node with its time");
   cmd->callback([a] { run_gradcheck(*a); });
 }

@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "engine/ops.h"
+#include "kernels/cpu/conv2d.h"
 #include "layers/optimizer.h"
 #include "layers/spec.h"
 #include "serialize/model_io.h"
@@ -35,6 +36,7 @@ struct GradsArgs {
   std::string out = "grads.gcm";
   int64_t adam_steps = 0;
   double lr = 1e-3;
+  std::string conv_algo = "auto";
 };
 
 TensorRecord record(const std::string& name, const Tensor& t) {
@@ -54,6 +56,7 @@ std::unique_ptr<Sequential> open_model(const GradsArgs& a) {
 void run_grads(const GradsArgs& a) {
   if (a.count < 1) throw Failure("--count must be ≥ 1, got " + std::to_string(a.count));
   if (a.adam_steps < 0) throw Failure("--adam-steps must be ≥ 0, got " + std::to_string(a.adam_steps));
+  cpu::set_conv_algo(cpu::parse_conv_algo(a.conv_algo));
   auto model = open_model(a);
   model->set_training_mode(false);
 
@@ -81,6 +84,7 @@ void run_grads(const GradsArgs& a) {
   grads.metadata["indices"] = indices;
   grads.metadata["loss"] = loss.item();
   grads.metadata["mode"] = std::string("eval");
+  grads.metadata["conv_algo"] = a.conv_algo;
   grads.add_tensor(record("input", x));
   grads.add_tensor(TensorRecord::from_i32s("labels", {a.count}, labels.data()));
   grads.add_tensor(record("logits", logits.detach()));
@@ -126,6 +130,7 @@ void setup(CLI::App& app) {
   cmd->add_option("--adam-steps", a->adam_steps, "Also record the losses of K Adam steps on the batch")
       ->capture_default_str();
   cmd->add_option("--lr", a->lr, "Adam learning rate for --adam-steps")->capture_default_str();
+  add_conv_algo_option(cmd, a->conv_algo);
   cmd->callback([a] { run_grads(*a); });
 }
 

@@ -9,6 +9,7 @@
 
 #include "engine/cuda_backend.h"
 #include "engine/graph_dump.h"
+#include "kernels/cpu/conv2d.h"
 #include "layers/spec.h"
 #include "serialize/model_store.h"
 #include "serialize/onnx_load.h"
@@ -91,6 +92,7 @@ void run_train(TrainArgs& a, const CLI::App& cmd) {
     auto saved = training::TrainOptions::from_json(resumed->checkpoint->options);
     if (cmd.count("--epochs")) saved.epochs = a.options.epochs;
     saved.max_steps = a.options.max_steps;
+    if (cmd.count("--conv-algo")) saved.conv_algo = a.options.conv_algo;
     a.options = saved;
     a.options.device = a.device;
   }
@@ -100,6 +102,7 @@ void run_train(TrainArgs& a, const CLI::App& cmd) {
     initial = load_model_or_onnx(a.init_from);
     a.options.model = initial->model->spec();  // the architecture comes with the weights
   }
+  cpu::set_conv_algo(cpu::parse_conv_algo(a.options.conv_algo));
   if (a.checkpoint.empty()) a.checkpoint = sibling(a.out, ".ckpt.gcm");
   if (a.metrics.empty()) a.metrics = sibling(a.out, ".metrics.jsonl");
   if (a.stats.empty()) a.stats = sibling(a.out, ".stats.jsonl");
@@ -216,6 +219,7 @@ void setup(CLI::App& app) {
       ->check(CLI::IsMember({"ours", "vendor"}))
       ->capture_default_str();
   cmd->add_option("--threads", args->threads, "Threads (default: all cores)");
+  add_conv_algo_option(cmd, o.conv_algo);
   cmd->add_option("--dump-graph", args->dump_graph, "Write the first step's autograd graph as Graphviz DOT");
   cmd->add_flag("--trace-backward", args->trace_backward, "Print the first step's backward nodes with their times");
   cmd->add_option("--stats-every", args->stats_every, "Per-layer statistics every N steps (0: off)")

@@ -37,6 +37,17 @@ inline CLI::Validator at_least_check(double minimum, bool inclusive, const std::
 inline const CLI::Validator kPositive = at_least_check(0, false, "a number > 0");
 inline const CLI::Validator kNonNegative = at_least_check(0, true, "a number >= 0");
 
+// --conv-algo auto|direct|winograd (kernels/cpu/conv2d.h ConvAlgo), for the
+// commands that run convolutions on the CPU; each applies it with
+// cpu::set_conv_algo(cpu::parse_conv_algo(value)) before any work, so a bad
+// name fails first, naming the choices.
+inline void add_conv_algo_option(CLI::App* cmd, std::string& value) {
+  cmd->add_option("--conv-algo", value,
+                  "CPU convolution method: auto (Winograd where it is faster), direct (im2col + GEMM: exactly 0 "
+                  "wherever every product is 0), winograd (wherever it applies)")
+      ->capture_default_str();
+}
+
 struct Command {
   std::string name;
   CommandSetup setup;

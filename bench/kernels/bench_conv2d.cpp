@@ -11,7 +11,7 @@
 // 1 and 2 (GFLOP/s counted as the direct method's 2·MACs, so it compares
 // with the other rows as a speed, not as arithmetic done). BM_*_train_step
 // uses conv2d_backward, which shares the dy transforms of grad-input and
-// grad-weight.
+// grad-weight; BM_gradcore_conv_train_step/1 runs it with --conv-algo direct.
 // BM_*_conv_single_image time one image's inference forward pass (layers 1
 // and 2 at batch 1, what a lone request waits for), ours against oneDNN's.
 // BM_*_conv_pool_relu time the inference of a layer with its ReLU and 2×2 max
@@ -154,7 +154,12 @@ void BM_gradcore_conv_then_pool_relu(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(conv_flops(l.s) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// Arg: the method (gc::cpu::ConvAlgo): auto, or direct (im2col + GEMM for
+// every layer, --conv-algo direct), the price of exact zeros.
 void BM_gradcore_conv_train_step(benchmark::State& state) {
+  const auto algo = static_cast<gc::cpu::ConvAlgo>(state.range(0));
+  gc::cpu::set_conv_algo(algo);
+  state.SetLabel(gc::cpu::conv_algo_name(algo));
   std::vector<LayerBuffers> layers(std::begin(kLayers), std::end(kLayers));
   double flops = 0;
   for (size_t i = 0; i < layers.size(); ++i) flops += conv_flops(layers[i].s) * (i == 0 ? 2 : 3);
@@ -173,6 +178,7 @@ void BM_gradcore_conv_train_step(benchmark::State& state) {
   }
   state.counters["GFLOP/s"] =
       benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  gc::cpu::set_conv_algo(gc::cpu::ConvAlgo::automatic);
 }
 
 // One image, as a lone request runs it: conv2d_inference_forward, the pass
@@ -211,7 +217,11 @@ BENCHMARK_TEMPLATE(BM_gradcore_winograd, kBackwardInput)->WINOGRAD_ARGS;
 BENCHMARK_TEMPLATE(BM_gradcore_winograd, kBackwardWeight)->WINOGRAD_ARGS;
 BENCHMARK(BM_gradcore_conv_pool_relu)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_gradcore_conv_then_pool_relu)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_gradcore_conv_train_step)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_gradcore_conv_train_step)
+    ->Arg(int(gc::cpu::ConvAlgo::automatic))
+    ->Arg(int(gc::cpu::ConvAlgo::direct))
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_gradcore_conv_single_image)->SINGLE_IMAGE_ARGS;
 
 #ifdef GRADCORE_HAVE_ONEDNN

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstddef>
 #include <stdexcept>
@@ -125,7 +126,32 @@ void check_forward(const Conv2dShape& s, const void* x, const void* w, const voi
 
 }  // namespace
 
+// Relaxed: the setting is made before the work starts (conv2d.h).
+static std::atomic<ConvAlgo> g_conv_algo{ConvAlgo::automatic};
+
+void set_conv_algo(ConvAlgo algo) { g_conv_algo.store(algo, std::memory_order_relaxed); }
+ConvAlgo conv_algo() { return g_conv_algo.load(std::memory_order_relaxed); }
+
+ConvAlgo parse_conv_algo(const std::string& name) {
+  if (name == "auto") return ConvAlgo::automatic;
+  if (name == "direct") return ConvAlgo::direct;
+  if (name == "winograd") return ConvAlgo::winograd;
+  throw std::invalid_argument("unknown convolution method '" + name + "' (expected auto, direct or winograd)");
+}
+
+const char* conv_algo_name(ConvAlgo algo) {
+  switch (algo) {
+    case ConvAlgo::automatic: return "auto";
+    case ConvAlgo::direct: return "direct";
+    case ConvAlgo::winograd: return "winograd";
+  }
+  return "?";
+}
+
 bool conv2d_uses_winograd(const Conv2dShape& s, ConvPass pass) {
+  const ConvAlgo algo = conv_algo();
+  if (algo == ConvAlgo::direct) return false;
+  if (algo == ConvAlgo::winograd) return winograd_supports(s);
   const WinogradMinimum least = pass == ConvPass::forward ? kWinogradForwardMin : kWinogradBackwardMin;
   if (!winograd_supports(s) || s.c_in < kWinogradMinChannels || s.c_out < kWinogradMinChannels ||
       s.n < least.images)

@@ -8,7 +8,8 @@
 // Method: 3×3, stride-1 layers with at least 8 input and output channels go
 // to Winograd's minimal filtering (conv2d_winograd.h: about 2× faster at the
 // seed CNN's second layer, bench/RESULTS.md); every other shape, and the
-// first layer (1 input channel), runs as below.
+// first layer (1 input channel), runs as below. set_conv_algo overrides the
+// choice.
 //
 // im2col + our GEMM (kernels/cpu/gemm.h). A block of g images is
 // unfolded into col[c_in·kh·kw][g·out_h·out_w] (im2col.h); then
@@ -43,6 +44,8 @@
 // and the offending values.
 #pragma once
 
+#include <string>
+
 namespace gc::cpu {
 
 struct Conv2dShape {
@@ -65,6 +68,26 @@ void validate_conv2d_shape(const Conv2dShape& s, const char* op);
 // Winograd (conv2d_winograd.h) for this shape rather than im2col + GEMM.
 enum class ConvPass { forward, backward };
 bool conv2d_uses_winograd(const Conv2dShape& s, ConvPass pass);
+
+// Which method every pass of conv2d.h and conv2d_pool.h uses, process-wide
+// (`--conv-algo`; set it before the work starts, not while threads compute):
+//   automatic  Winograd where it is the faster (the crossovers in
+//              conv2d.cpp), im2col + GEMM elsewhere: the default;
+//   direct     im2col + GEMM for every shape: each result is a plain sum of
+//              products, so it is exactly 0 wherever every product is 0.
+//              Winograd's transforms mix the values of a tile, so where
+//              nonzero terms cancel exactly in the math they leave rounding
+//              residue (the seed CNN's conv2/conv3 weight gradients: up to
+//              4e-9 where the exact gradient is 0, issue 26);
+//   winograd   Winograd for every shape it supports (winograd_supports),
+//              whatever the batch and channel counts.
+// conv2d_pool.h's direct kernel for a first layer runs in every mode.
+enum class ConvAlgo { automatic, direct, winograd };
+void set_conv_algo(ConvAlgo algo);
+ConvAlgo conv_algo();
+// "auto", "direct" or "winograd"; anything else throws std::invalid_argument.
+ConvAlgo parse_conv_algo(const std::string& name);
+const char* conv_algo_name(ConvAlgo algo);
 
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y);

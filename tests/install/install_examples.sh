@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# install_examples.sh BUILD_DIR EXAMPLES_DIR CXX [COMPILER_LAUNCHER]
+# install_examples.sh BUILD_DIR EXAMPLES_DIR GENERATOR CXX [COMPILER_LAUNCHER]
 #   1. cmake --install BUILD_DIR --prefix <temp>; every #include "..." in an
 #      installed header must name an installed header;
 #   2. configures and builds EXAMPLES_DIR (find_package(gradcore CONFIG)) in
@@ -11,7 +11,7 @@
 #   4. builds load_and_predict again from `pkg-config --cflags --libs
 #      gradcore` alone and runs it the same way.
 set -euo pipefail
-build=$1 examples=$2 cxx=$3 launcher=${4:-}
+build=$1 examples=$2 generator=$3 cxx=$4 launcher=${5:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "install_examples: $*" >&2; exit 1; }
@@ -29,7 +29,7 @@ while read -r header; do
   done
 done < <(cd "$include" && find . -name '*.h' | sed 's|^\./||')
 
-quiet cmake -G Ninja -S "$examples" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER="$cxx" \
+quiet cmake -G "$generator" -S "$examples" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER="$cxx" \
   ${launcher:+-DCMAKE_CXX_COMPILER_LAUNCHER="$launcher"} -DCMAKE_PREFIX_PATH="$prefix"
 grep -q "^gradcore_DIR:PATH=$prefix/" "$work/build/CMakeCache.txt" || fail "find_package found gradcore outside $prefix"
 quiet cmake --build "$work/build"

@@ -17,7 +17,8 @@ std::string TrainOptions::to_json() const {
                       {"schedule", schedule},   {"seed", seed},
                       {"augment", augment},     {"dataset", dataset},
                       {"train_limit", train_limit}, {"test_limit", test_limit},
-                      {"log_every", log_every}, {"device", device}};
+                      {"log_every", log_every}, {"device", device},
+                      {"conv_algo", conv_algo}};
   return j.dump();
 }
 
@@ -40,6 +41,7 @@ TrainOptions TrainOptions::from_json(const std::string& text) {
   o.test_limit = j.at("test_limit");
   o.log_every = j.at("log_every");
   o.device = j.value("device", "cpu");
+  o.conv_algo = j.value("conv_algo", "auto");
   return o;
 }
 

@@ -41,6 +41,7 @@ struct TrainOptions {
   int64_t max_steps = 0;    // stop (and checkpoint) after this many steps in total (0: no limit)
   int64_t log_every = 100;  // a JSONL step line every N steps
   std::string device = "cpu";  // cpu, cuda, or cuda-emu (the CUDA kernels on the emulator)
+  std::string conv_algo = "auto";  // the CPU convolution method (kernels/cpu/conv2d.h), applied by the caller
 
   std::string to_json() const;
   static TrainOptions from_json(const std::string& json);
