@@ -14,7 +14,7 @@ set(GRADCORE_INCLUDE_DIR ${CMAKE_INSTALL_INCLUDEDIR}/gradcore)
 set(GRADCORE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/gradcore)
 
 # Users before what they use: the order a static link (gradcore.pc) needs.
-set(GRADCORE_LIBRARIES gc_infer gc_model_store gc_model_signing gc_layers gc_serialize gc_engine)
+set(GRADCORE_LIBRARIES gc_onnx gc_infer gc_model_store gc_model_signing gc_layers gc_serialize gc_engine)
 if(TARGET gc_cuda_gpu)
   list(APPEND GRADCORE_LIBRARIES gc_cuda_gpu)
 endif()
@@ -67,7 +67,7 @@ install(FILES ${PROJECT_BINARY_DIR}/gradcoreConfig.cmake ${PROJECT_BINARY_DIR}/g
 # ---- pkg-config ------------------------------------------------------------------
 # The prefix is found from the .pc file's own place, so --prefix at install
 # time (not CMAKE_INSTALL_PREFIX at configure time) decides it.
-string(APPEND pc_libs " -lsodium -lboost_context ${OpenMP_CXX_FLAGS} -pthread -l${CMAKE_DL_LIBS}")
+string(APPEND pc_libs " -lonnx -lonnx_proto -lprotobuf -lsodium -lboost_context ${OpenMP_CXX_FLAGS} -pthread -l${CMAKE_DL_LIBS}")
 if(TARGET gc_cuda_gpu)
   string(APPEND pc_libs " -L${CUDAToolkit_LIBRARY_DIR} -lcudart")
 endif()

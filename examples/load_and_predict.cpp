@@ -1,5 +1,5 @@
-// Example: load a .gcm model and classify one image with it.
-// Usage: load_and_predict MODEL.gcm IMAGE.pgm
+// Example: load a model (.gcm, or .onnx imported) and classify one image with it.
+// Usage: load_and_predict MODEL.gcm|MODEL.onnx IMAGE.pgm
 // IMAGE is a binary PGM (P5, maxval 255, no comment lines) with the model's
 // input size (28×28 for the MNIST models); white digit on black, as in MNIST.
 #include <cstdint>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "infer/classifier.h"
+#include "serialize/onnx_load.h"
 
 static std::vector<uint8_t> read_pgm(const std::string& path, int64_t pixels) {
   std::ifstream in(path, std::ios::binary);
@@ -30,11 +31,12 @@ static std::vector<uint8_t> read_pgm(const std::string& path, int64_t pixels) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: load_and_predict MODEL.gcm IMAGE.pgm\n");
+    std::fprintf(stderr, "usage: load_and_predict MODEL.gcm|MODEL.onnx IMAGE.pgm\n");
     return 2;
   }
   try {
-    gc::infer::Classifier classifier(argv[1]);  // checks the file, rebuilds the network
+    // Checks the file and rebuilds the network (an ONNX graph is imported first).
+    gc::infer::Classifier classifier(gc::load_model_or_onnx(argv[1]));
     std::vector<uint8_t> image = read_pgm(argv[2], classifier.input_size());
     gc::infer::Prediction p = classifier.classify(image.data(), 1).front();
     std::printf("%s: class %s (p=%.3f)\n", argv[2], classifier.info().labels[p.label].c_str(), p.probabilities[p.label]);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # install_examples.sh BUILD_DIR EXAMPLES_DIR GENERATOR CXX [COMPILER_LAUNCHER]
+# (BUILD_DIR a whole build: its gradcore binary exports the ONNX model)
 #   1. cmake --install BUILD_DIR --prefix <temp>; every #include "..." in an
 #      installed header must name an installed header;
 #   2. configures and builds EXAMPLES_DIR (find_package(gradcore CONFIG)) in
@@ -7,7 +8,9 @@
 #   3. runs the examples: the training loop's last loss must be under half its
 #      first, the custom op's gradcheck must pass, and load_and_predict must
 #      classify images of class 4's and class 9's bar (rows 4-23, no specks)
-#      as 4 and 9 with the model the loop saved;
+#      as 4 and 9 with the model the loop saved, and with that model
+#      exported to ONNX by the build's `gradcore export` (imported by
+#      gradcore::onnx);
 #   4. builds load_and_predict again from `pkg-config --cflags --libs
 #      gradcore` alone and runs it the same way.
 set -euo pipefail
@@ -52,21 +55,23 @@ bar_image() {  # the 28×28 P5 image of class $1's bar (custom_training_loop.cpp
     done
   done
 }
-predicts() {  # predicts PROGRAM: both images get their own class
+predicts() {  # predicts PROGRAM MODEL: both images get their own class
   local k out
   for k in 4 9; do
-    out=$("$1" "$work/bars.gcm" "$work/bar$k.pgm") || fail "$1 failed"
+    out=$("$1" "$2" "$work/bar$k.pgm") || fail "$1 $2 failed"
     echo "$out"
     [[ $out == *": class $k (p="* ]] || fail "$1: expected class $k"
   done
 }
 for k in 4 9; do bar_image $k > "$work/bar$k.pgm"; done
-predicts "$work/build/load_and_predict"
+predicts "$work/build/load_and_predict" "$work/bars.gcm"
+quiet "$build/tools/gradcore" export --model "$work/bars.gcm" --out "$work/bars.onnx"
+predicts "$work/build/load_and_predict" "$work/bars.onnx"
 
 pc_dir=$(dirname "$(find "$prefix" -name gradcore.pc)")
 flags=$(PKG_CONFIG_PATH=$pc_dir pkg-config --cflags --libs gradcore) || fail "pkg-config --cflags --libs gradcore failed"
 echo "pkg-config: $flags"
 # shellcheck disable=SC2086  # the flags are words
 quiet $launcher "$cxx" -O1 "$examples/load_and_predict.cpp" -o "$work/pc_load_and_predict" $flags
-predicts "$work/pc_load_and_predict"
+predicts "$work/pc_load_and_predict" "$work/bars.gcm"
 echo "install_examples: ok"
