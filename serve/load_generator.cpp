@@ -60,10 +60,11 @@ class LoadRun {
   LoadRun(const LoadOptions& options, const tls::Context* tls, int connections, uint64_t first_request,
           LatencyHistogram& latency_us)
       : options_(options),
+        tls_(tls),
         image_count_(options.images.size() / options.image_pixels),
         next_image_(first_request),
         latency_us_(latency_us) {
-    connect_all(connections, tls);
+    connect_all(connections);
   }
 
   // Sends from `start` for the options' duration; the report's seconds run
@@ -97,17 +98,13 @@ class LoadRun {
 
  private:
   // With TLS every handshake is done here, before the clock starts.
-  void connect_all(int connections, const tls::Context* tls) {
+  void connect_all(int connections) {
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
     connections_.resize(connections);
     for (size_t i = 0; i < connections_.size(); ++i) {
       auto& c = connections_[i];
-      c.client = std::make_unique<Client>(options_.host, options_.port, 10000, tls);
-      fcntl(c.client->fd(), F_SETFL, fcntl(c.client->fd(), F_GETFL) | O_NONBLOCK);
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.u64 = i;
-      epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c.client->fd(), &ev);
+      c.client = std::make_unique<Client>(options_.host, options_.port, 10000, tls_);
+      watch(c);
     }
   }
 
@@ -117,21 +114,36 @@ class LoadRun {
     return total;
   }
 
+  void watch(LoadConnection& c) {
+    fcntl(c.client->fd(), F_SETFL, fcntl(c.client->fd(), F_GETFL) | O_NONBLOCK);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = static_cast<uint64_t>(&c - connections_.data());
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c.client->fd(), &ev);
+    c.watching_out = false;
+    c.read_wants_write = false;
+  }
+
+  // Appends the PREDICT for images first, first + 1, ... to c's output.
+  void append_request(LoadConnection& c, uint64_t id, size_t first) {
+    batch_pixels_.clear();
+    for (int k = 0; k < options_.batch; ++k) {
+      size_t image = (first + k) % image_count_;
+      auto begin = options_.images.begin() + static_cast<std::ptrdiff_t>(image * options_.image_pixels);
+      batch_pixels_.insert(batch_pixels_.end(), begin, begin + options_.image_pixels);
+    }
+    protocol::append_predict_request(c.output, id, protocol::PixelFormat::uint8, options_.want_logits,
+                                     options_.batch, options_.shape, batch_pixels_);
+  }
+
   void top_up(LoadConnection& c) {
     if (!sending_ || !c.alive) return;
     bool added = false;
     while (c.outstanding.size() < static_cast<size_t>(options_.inflight)) {
       size_t first = (next_image_ * options_.batch) % image_count_;
       ++next_image_;
-      batch_pixels_.clear();
-      for (int k = 0; k < options_.batch; ++k) {
-        size_t image = (first + k) % image_count_;
-        auto begin = options_.images.begin() + static_cast<std::ptrdiff_t>(image * options_.image_pixels);
-        batch_pixels_.insert(batch_pixels_.end(), begin, begin + options_.image_pixels);
-      }
       uint64_t id = next_request_id_++;
-      protocol::append_predict_request(c.output, id, protocol::PixelFormat::uint8, options_.want_logits,
-                                       options_.batch, options_.shape, batch_pixels_);
+      append_request(c, id, first);
       c.outstanding.push_back({id, first, Clock::now()});
       ++report_.requests_sent;
       added = true;
@@ -168,9 +180,37 @@ class LoadRun {
   }
 
   void fail(LoadConnection& c) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.client->fd(), nullptr);
+    if (options_.reconnect && (sending_ || !c.outstanding.empty()) && reopen(c)) return;
     c.alive = false;
     ++report_.connection_failures;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.client->fd(), nullptr);
+  }
+
+  // Opens c again (a few tries over about a second: a balancer may need a
+  // moment to route elsewhere) and sends its unanswered requests again; their
+  // latency still counts from the first send. False when no connection could
+  // be made.
+  bool reopen(LoadConnection& c) {
+    constexpr int kTries = 50;
+    constexpr auto kPause = std::chrono::milliseconds(20);
+    c.client.reset();
+    for (int attempt = 0; attempt < kTries && !c.client; ++attempt) {
+      try {
+        c.client = std::make_unique<Client>(options_.host, options_.port, 10000, tls_);
+      } catch (const std::exception&) {
+        std::this_thread::sleep_for(kPause);
+      }
+    }
+    if (!c.client) return false;
+    ++report_.reconnects;
+    c.input.clear();
+    c.output.clear();
+    c.output_sent = 0;
+    watch(c);
+    for (const Outstanding& o : c.outstanding) append_request(c, o.request_id, o.first_image);
+    report_.resent += c.outstanding.size();
+    flush(c);
+    return true;
   }
 
   // A short read has emptied the socket, or the TLS session: whatever the
@@ -259,9 +299,11 @@ class LoadRun {
     }
     ++report_.requests_ok;
     report_.images_ok += options_.batch;
+    ++report_.ok_by_version[response->model_version];
   }
 
   const LoadOptions& options_;
+  const tls::Context* tls_;  // null: plaintext
   size_t image_count_;
   int epoll_fd_ = -1;
   std::vector<LoadConnection> connections_;
@@ -298,6 +340,9 @@ void add_counts(LoadReport& total, const LoadReport& part) {
   total.unmatched_ids += part.unmatched_ids;
   total.lost += part.lost;
   total.connection_failures += part.connection_failures;
+  total.reconnects += part.reconnects;
+  total.resent += part.resent;
+  for (const auto& [version, count] : part.ok_by_version) total.ok_by_version[version] += count;
   for (const auto& [name, count] : part.errors) total.errors[name] += count;
   total.label_checked += part.label_checked;
   total.label_matches += part.label_matches;
@@ -369,6 +414,8 @@ std::string format_report(const LoadReport& r) {
       << "failures    " << r.failures() << " (wrong answers " << r.wrong_answers << ", unmatched ids "
       << r.unmatched_ids << ", lost " << r.lost << ", failed connections " << r.connection_failures << ")\n";
   for (const auto& [name, count] : r.errors) out << "error       " << name << " " << count << "\n";
+  if (r.reconnects > 0) out << "reconnects  " << r.reconnects << " (requests resent " << r.resent << ")\n";
+  for (const auto& [version, count] : r.ok_by_version) out << "version     " << version << " answered " << count << "\n";
   if (r.label_checked > 0)
     out << "labels      " << r.label_matches << " of " << r.label_checked << " match ("
         << 100.0 * static_cast<double>(r.label_matches) / static_cast<double>(r.label_checked) << "%)\n";

@@ -28,6 +28,10 @@ struct LoadOptions {
   bool want_logits = false;
   bool tls = false;         // connect with TLS (serve/tls.h), trusting tls_ca_file or the system's CAs
   std::string tls_ca_file;
+  // A connection the server (or a balancer in front of it) closes is opened
+  // again and its unanswered requests are sent again, with their ids: PREDICT
+  // is idempotent. Without it such a connection counts as failed.
+  bool reconnect = false;
   // uint8 images, image_pixels each; requests take them in turn.
   std::vector<uint8_t> images;
   int image_pixels = 784;
@@ -44,7 +48,10 @@ struct LoadReport {
   uint64_t wrong_answers = 0;       // class differs from expected_classes
   uint64_t unmatched_ids = 0;       // an answer for a request id not outstanding
   uint64_t lost = 0;                // outstanding when a connection closed or the drain timed out
-  uint64_t connection_failures = 0; // connections that failed or were closed by the server
+  uint64_t connection_failures = 0; // connections that failed or were closed by the server, not reopened
+  uint64_t reconnects = 0;          // connections reopened (reconnect option)
+  uint64_t resent = 0;              // requests sent again on a reopened connection
+  std::map<int64_t, uint64_t> ok_by_version;  // OK answers by the model version that gave them
   std::map<std::string, uint64_t> errors;  // error answers by status name
   uint64_t label_checked = 0, label_matches = 0;
   double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0;

@@ -127,6 +127,8 @@ void setup(CLI::App& app) {
   cmd->add_option("--tls-ca", o.tls_ca_file, "PEM file of the CAs to trust (default: the system's)")
       ->check(CLI::ExistingFile)
       ->needs("--tls");
+  cmd->add_flag("--reconnect", o.reconnect,
+               "Reopen a connection the server or a balancer closes and resend its unanswered requests");
   cmd->add_option("--images", args->images_file, "IDX images file (default: pseudo-random images)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--labels", args->labels_file, "IDX labels file: report how many answers match")
