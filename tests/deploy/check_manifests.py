@@ -3,7 +3,8 @@
 manifest parses and has the fields its kind needs; the Deployment's selector
 matches its pod labels and the Service's selector; probes and the Service
 name container ports that exist; those ports are the ones the image EXPOSEs
-and the serve command binds; the secret and the volume claim it uses exist;
+and the serve command binds; the secret and the volume claim it uses exist, and the model is read from it;
+a preStop pause and the drain fit in the grace period;
 the pod runs as the image's non-root user. A mismatch names the file and field.
 Usage: check_manifests.py DEPLOY_DIR"""
 import pathlib
@@ -61,8 +62,13 @@ need(user and pod["spec"]["securityContext"].get("runAsUser") == int(user.group(
      "runAsUser is not the image's user id")
 need(pod["spec"]["securityContext"].get("runAsNonRoot") is True, name, "runAsNonRoot is not true")
 drain_ms = flag("--drain-timeout-ms")
-need(drain_ms is not None and drain_ms / 1000 < pod["spec"]["terminationGracePeriodSeconds"], name,
-     "--drain-timeout-ms must end before terminationGracePeriodSeconds")
+pre_stop = container.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds")
+need(pre_stop is not None, name, "no lifecycle.preStop pause before SIGTERM")
+need(drain_ms is not None and (pre_stop or 0) + drain_ms / 1000 < pod["spec"]["terminationGracePeriodSeconds"], name,
+     "preStop pause + --drain-timeout-ms must end before terminationGracePeriodSeconds")
+model = args[args.index("--model") + 1] if "--model" in args else ""
+mounts = [m["mountPath"] for m in container.get("volumeMounts", [])]
+need(any(model.startswith(m.rstrip("/") + "/") for m in mounts), name, f"--model {model} is not on a mounted volume")
 secret_refs = [e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", []) if "valueFrom" in e]
 need(secret_refs == [docs["Secret"][1]["metadata"]["name"]], name, f"env secret refs {secret_refs} != the Secret")
 claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["spec"].get("volumes", []) if "persistentVolumeClaim" in v]

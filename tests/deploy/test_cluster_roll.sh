@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# A rolling update v1 -> v2 across 3 replicas behind HAProxy, under 32
+# A rolling update v1 -> v2 across 3 replicas behind HAProxy, under 64
 # closed-loop connections: zero failed requests, both versions answered, every
 # replica ends on v2 and UP; then roll back by rolling v1 through.
 source "$(dirname "$0")/lib.sh" "$@"
 make_model "$work/v1.gcm" 1
 make_model "$work/v2.gcm" 2
 cluster start --replicas 3 --model "$work/v1.gcm" --port "$port" >/dev/null
-start_load 8 32
+start_load 8 64
 sleep 1.5
 cluster roll "$work/v2.gcm" || fail "roll refused"
 finish_load
