@@ -85,6 +85,6 @@ inline double max_relative_error(const std::vector<float>& got, const std::vecto
 }
 
 // Logits must agree to this, relative (docs/ONNX.md).
-inline constexpr double kLogitTolerance = 1e-4;
+inline constexpr double kLogitTolerance = 1e-5;
 
 }  // namespace gc::test
