@@ -67,9 +67,7 @@ static void add_checkpoint(ModelFile& file, Sequential& model, const TrainingChe
   rng.add_tensor(TensorRecord::from_u64s("dropout_calls", {static_cast<int64_t>(calls.size())}, calls.data()));
 }
 
-void save_model(const std::filesystem::path& path, Sequential& model, const ModelInfo& info,
-                const TrainingCheckpoint* checkpoint) {
-  ModelFile file;
+void put_model_metadata(ModelFile& file, Sequential& model, const ModelInfo& info) {
   file.metadata["model.name"] = info.name;
   file.metadata["model.version"] = info.version;
   file.metadata["model.architecture"] = model.spec();
@@ -90,6 +88,12 @@ void save_model(const std::filesystem::path& path, Sequential& model, const Mode
   }
   file.metadata["gradcore.version"] = std::string(kGradcoreVersion);
   file.metadata["created"] = utc_now();
+}
+
+void save_model(const std::filesystem::path& path, Sequential& model, const ModelInfo& info,
+                const TrainingCheckpoint* checkpoint) {
+  ModelFile file;
+  put_model_metadata(file, model, info);
   for (const ParamRef& p : model.parameters()) file.add_tensor(to_record(p.name, *p.tensor));
   if (checkpoint) add_checkpoint(file, model, *checkpoint);
   serialize::write_model_file(path, file);
@@ -127,7 +131,7 @@ LoadedModel load_model(const std::filesystem::path& path, const serialize::Trust
   return loaded;
 }
 
-LoadedModel model_from_file(const ModelFile& file, const std::string& source) {
+static LoadedModel model_from_checked_metadata(const ModelFile& file, const std::string& source) {
   LoadedModel loaded;
   ModelInfo& info = loaded.info;
   info.name = file.get_string("model.name");
@@ -182,6 +186,17 @@ LoadedModel model_from_file(const ModelFile& file, const std::string& source) {
                       " labels but the network outputs " + output.str() + " per image");
   if (file.find_section("optimizer")) loaded.checkpoint = read_checkpoint(file, *loaded.model, source);
   return loaded;
+}
+
+LoadedModel model_from_file(const ModelFile& file, const std::string& source) {
+  try {
+    return model_from_checked_metadata(file, source);
+  } catch (const FormatError& e) {
+    // The metadata getters do not know the file; every load error names it.
+    const std::string what = e.what();
+    if (what.rfind(source + ":", 0) == 0) throw;
+    throw FormatError(source + ": " + what);
+  }
 }
 
 }  // namespace gc

@@ -52,6 +52,10 @@ struct TrainingCheckpoint {
   std::string options;                  // the training options (JSON), so a resume can reuse them
 };
 
+// The well-known metadata of a model (docs/FORMAT.md) for `model` and `info`,
+// so that a file with these and the parameters loads as a model.
+void put_model_metadata(serialize::ModelFile& file, Sequential& model, const ModelInfo& info);
+
 // Writes atomically (temp file, fsync, rename, fsync directory).
 void save_model(const std::filesystem::path& path, Sequential& model, const ModelInfo& info,
                 const TrainingCheckpoint* checkpoint = nullptr);

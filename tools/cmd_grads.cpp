@@ -44,20 +44,23 @@ TensorRecord record(const std::string& name, const Tensor& t) {
   return TensorRecord::from_floats(name, f.shape().to_vector(), f.data<float>());
 }
 
-// A model file, or a preset/spec freshly initialised with `seed`.
-std::unique_ptr<Sequential> open_model(const GradsArgs& a) {
-  if (std::filesystem::exists(a.model) || a.model.ends_with(".gcm")) return load_model(a.model).model;
-  auto model = build_model(a.model);
-  check_model_input(*model, {1, 28, 28});
-  model->reset_parameters(a.seed, "he");
-  return model;
+// A model file, or a preset/spec freshly initialised with `seed` (then with
+// the default model metadata: MNIST's labels and normalisation).
+LoadedModel open_model(const GradsArgs& a) {
+  if (std::filesystem::exists(a.model) || a.model.ends_with(".gcm")) return load_model(a.model);
+  LoadedModel fresh;
+  fresh.model = build_model(a.model);
+  check_model_input(*fresh.model, {1, 28, 28});
+  fresh.model->reset_parameters(a.seed, "he");
+  return fresh;
 }
 
 void run_grads(const GradsArgs& a) {
   if (a.count < 1) throw Failure("--count must be ≥ 1, got " + std::to_string(a.count));
   if (a.adam_steps < 0) throw Failure("--adam-steps must be ≥ 0, got " + std::to_string(a.adam_steps));
   cpu::set_conv_algo(cpu::parse_conv_algo(a.conv_algo));
-  auto model = open_model(a);
+  LoadedModel opened = open_model(a);
+  std::unique_ptr<Sequential>& model = opened.model;
   model->set_training_mode(false);
 
   data::Dataset set = data::load_dataset(data::DatasetKind::mnist, data::parse_split(a.split), a.data_dir);
@@ -70,8 +73,7 @@ void run_grads(const GradsArgs& a) {
   loader.gather(a.index, a.count, x.data<float>(), labels.data());
 
   serialize::ModelFile file;
-  file.metadata["model.architecture"] = model->spec();
-  file.metadata["input.shape"] = std::vector<int64_t>{1, 28, 28};
+  put_model_metadata(file, *model, opened.info);
   for (ParamRef p : model->parameters()) file.add_tensor(record(p.name, *p.tensor));
 
   Tensor logits = (*model)(x);

@@ -31,17 +31,31 @@ struct NamedImage {
   data::Image28 pixels;
 };
 
-std::vector<NamedImage> collect(const std::vector<std::string>& inputs) {
+// Runs `read` for one input; a failure becomes a line of `problems` (naming
+// the input) instead of ending the run, so the other inputs are classified.
+template <typename Read>
+void read_or_note(const std::string& name, Read read, std::vector<std::string>& problems) {
+  try {
+    read();
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    problems.push_back(what.rfind(name, 0) == 0 ? what : name + ": " + what);
+  }
+}
+
+std::vector<NamedImage> collect(const std::vector<std::string>& inputs, std::vector<std::string>& problems) {
   std::vector<NamedImage> images;
   for (const std::string& input : inputs) {
     if (std::filesystem::is_directory(input)) {
       for (const std::string& file : data::list_image_files(input))
-        images.push_back({file, data::preprocess_image_file(file)});
+        read_or_note(file, [&] { images.push_back({file, data::preprocess_image_file(file)}); }, problems);
     } else if (data::has_idx_images_magic(input)) {
-      auto batch = data::load_idx_image_batch(input);
-      for (size_t i = 0; i < batch.size(); ++i) images.push_back({input + "[" + std::to_string(i) + "]", batch[i]});
+      read_or_note(input, [&] {
+        auto batch = data::load_idx_image_batch(input);
+        for (size_t i = 0; i < batch.size(); ++i) images.push_back({input + "[" + std::to_string(i) + "]", batch[i]});
+      }, problems);
     } else {
-      images.push_back({input, data::preprocess_image_file(input)});
+      read_or_note(input, [&] { images.push_back({input, data::preprocess_image_file(input)}); }, problems);
     }
   }
   return images;
@@ -54,7 +68,8 @@ void run_predict(const PredictArgs& a) {
   if (classifier.input_size() != data::kImagePixels)
     throw Failure(a.model + ": model input " + std::to_string(classifier.input_size()) +
                   " values per image, but predict feeds 28×28 images");
-  std::vector<NamedImage> images = collect(a.inputs);
+  std::vector<std::string> problems;
+  std::vector<NamedImage> images = collect(a.inputs, problems);
   constexpr size_t kBatch = 256;
   for (size_t first = 0; first < images.size(); first += kBatch) {
     size_t n = std::min(kBatch, images.size() - first);
@@ -75,6 +90,12 @@ void run_predict(const PredictArgs& a) {
       }
     }
   }
+  // The good inputs are answered; each bad one is reported, and the exit status says some failed.
+  if (images.empty() && problems.size() == 1) throw Failure(problems.front());
+  for (const std::string& problem : problems) std::fprintf(stderr, "gradcore predict: %s\n", problem.c_str());
+  if (!problems.empty())
+    throw Failure(std::to_string(problems.size()) + " input(s) could not be read; the other " +
+                  std::to_string(images.size()) + " image(s) were classified");
 }
 
 void setup(CLI::App& app) {

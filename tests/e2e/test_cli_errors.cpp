@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "serialize/model_io.h"
 #include "tests/cli_run.h"
 #include "tests/e2e/mnist_fixture.h"
 
@@ -82,6 +83,48 @@ TEST(CliErrors, MismatchedModelAndInput) {
   // A model whose first layer expects 3 channels cannot take MNIST digits.
   expect_one_line_error(gradcore("train --model 'conv(3,4,3) relu flatten linear(2704,10)' --epochs 1 --data " +
                                  mnist_dir()), "channels");
+}
+
+// predict answers every input it can read, reports each one it cannot, and
+// exits 1 at the end.
+TEST(CliErrors, PredictClassifiesTheGoodInputsAndReportsTheBadOnes) {
+  REQUIRE_MNIST();
+  auto dir = temp_dir();
+  auto model = dir / "good-bad.gcm";
+  ASSERT_EQ(gradcore("train --model mlp --epochs 1 --train-limit 256 --test-limit 100 --data " + mnist_dir() +
+                     " --out " + model.string()).exit_code, 0);
+  std::string stroke(784, '\0');
+  for (int row = 4; row < 24; ++row) stroke[row * 28 + 14] = '\xff';
+  auto good = dir / "one.pgm", junk = dir / "junk.png";
+  std::ofstream(good, std::ios::binary) << "P5 28 28 255\n" << stroke;
+  std::ofstream(junk) << "not a png";
+  CliRun r = gradcore("predict --model " + model.string() + " " + good.string() + " " + junk.string() + " " +
+                      good.string());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(gc::test::count_lines_with(r.output, good.string() + ": "), 2) << r.output;
+  EXPECT_NE(r.output.find("gradcore predict: " + junk.string()), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 input(s) could not be read; the other 2 image(s) were classified"), std::string::npos)
+      << r.output;
+}
+
+// A grads dump carries the model metadata, so it loads as a model; a file
+// without that metadata is refused with an error that names the file.
+TEST(CliErrors, GradsDumpLoadsAsAModelAndMissingMetadataNamesTheFile) {
+  REQUIRE_MNIST();
+  auto dir = temp_dir();
+  auto dump = dir / "grads.gcm";
+  CliRun grads = gradcore("grads --model mlp --seed 3 --count 4 --data-dir " + mnist_dir() + " --out " + dump.string());
+  ASSERT_EQ(grads.exit_code, 0) << grads.output;
+  CliRun eval = gradcore("eval --model " + dump.string() + " --data " + mnist_dir());
+  EXPECT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_NE(eval.output.find("accuracy"), std::string::npos) << eval.output;
+
+  gc::serialize::ModelFile bare = gc::serialize::read_model_file(dump);
+  bare.metadata.erase("model.name");
+  auto nameless = dir / "nameless.gcm";
+  gc::serialize::write_model_file(nameless, bare);
+  expect_one_line_error(gradcore("eval --model " + nameless.string()),
+                        nameless.string() + ": section 'model': metadata 'model.name' is missing");
 }
 
 }  // namespace
