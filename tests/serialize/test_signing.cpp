@@ -35,6 +35,14 @@ std::filesystem::path make_key(const std::filesystem::path& dir, const std::stri
   return path;
 }
 
+// The sample checkpoint as dir/m.gcm, signed with `secret_key`.
+std::filesystem::path signed_sample(const std::filesystem::path& dir, const std::filesystem::path& secret_key) {
+  std::filesystem::path file = dir / "m.gcm";
+  write_model_file(file, tiny_mlp_checkpoint());
+  sign_model_file(file, read_signing_key(secret_key));
+  return file;
+}
+
 TrustedKeys trust(const std::filesystem::path& secret_key) {
   TrustedKeys keys;
   keys.add(read_public_key(secret_key.string() + ".pub"));
@@ -60,9 +68,7 @@ std::string refusal(const std::filesystem::path& path, const TrustedKeys& keys) 
 TEST(Signing, SignedFileReadsWithItsKeyAndKeepsItsContent) {
   TempDir dir;
   auto key = make_key(dir.path, "k");
-  auto file = dir.path / "m.gcm";
-  write_model_file(file, tiny_mlp_checkpoint());
-  sign_model_file(file, read_signing_key(key));
+  auto file = signed_sample(dir.path, key);
 
   const TrustedKeys keys = trust(key);
   CheckedModelFile checked = read_checked_model_file(file, &keys);
@@ -97,9 +103,7 @@ TEST(Signing, UnsignedAndOtherKeyAreRefusedByName) {
 TEST(Signing, ResigningReplacesTheSignature) {
   TempDir dir;
   auto first = make_key(dir.path, "first"), second = make_key(dir.path, "second");
-  auto file = dir.path / "m.gcm";
-  write_model_file(file, tiny_mlp_checkpoint());
-  sign_model_file(file, read_signing_key(first));
+  auto file = signed_sample(dir.path, first);
   sign_model_file(file, read_signing_key(second));
   EXPECT_EQ(refusal(file, trust(second)), "");
   EXPECT_NE(refusal(file, trust(first)).find("not among the trusted keys"), std::string::npos);
@@ -112,9 +116,7 @@ TEST(Signing, ResigningReplacesTheSignature) {
 TEST(Signing, AnySingleChangedByteIsRefused) {
   TempDir dir;
   auto key = make_key(dir.path, "k");
-  auto file = dir.path / "m.gcm";
-  write_model_file(file, tiny_mlp_checkpoint());
-  sign_model_file(file, read_signing_key(key));
+  auto file = signed_sample(dir.path, key);
   const TrustedKeys keys = trust(key);
   const std::vector<std::byte> original = read_file_bytes(file);
   auto edited = dir.path / "edited.gcm";
@@ -140,9 +142,7 @@ TEST(Signing, AnySingleChangedByteIsRefused) {
 TEST(Signing, PaddingEditIsRefusedAsTampering) {
   TempDir dir;
   auto key = make_key(dir.path, "k");
-  auto file = dir.path / "m.gcm";
-  write_model_file(file, tiny_mlp_checkpoint());
-  sign_model_file(file, read_signing_key(key));
+  auto file = signed_sample(dir.path, key);
   std::vector<std::byte> bytes = read_file_bytes(file);
   // The last byte before the data region is padding (tables end before data_offset).
   const auto data_offset = peek<uint64_t>(bytes, 40);

@@ -64,10 +64,7 @@ TEST(ServePythonClient, AnswersMatchInProcessAndErrorsRaise) {
 TEST(ServePythonClient, TlsTrustsOnlyTheGivenCa) {
   TlsFiles tls;
   ModelFiles files;
-  auto options = test_options();
-  options.tls_cert_file = tls.cert;
-  options.tls_key_file = tls.key;
-  RunningServer server(options, files.v1);
+  RunningServer server(tls_options(tls), files.v1);
   auto images = random_images(1, 22);
   int expected = reference_answers(files.v1, images).classes[0];
   std::string images_path = files.dir.file("image.bin");

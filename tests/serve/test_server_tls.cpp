@@ -20,13 +20,6 @@ using protocol::Status;
 
 namespace {
 
-ServerOptions tls_options(const TlsFiles& tls) {
-  ServerOptions o = test_options();
-  o.tls_cert_file = tls.cert;
-  o.tls_key_file = tls.key;
-  return o;
-}
-
 // A client on its own thread sending one PREDICT after another, checking each
 // answer, until stopped.
 class GoodClient {

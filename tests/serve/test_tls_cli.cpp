@@ -12,10 +12,7 @@ using namespace gc::serve::test;
 TEST(ServeTlsCli, ClientAndLoadgenVerifyTheServer) {
   TlsFiles tls;
   ModelFiles files;
-  auto options = test_options();
-  options.tls_cert_file = tls.cert;
-  options.tls_key_file = tls.key;
-  RunningServer server(options, files.v1);
+  RunningServer server(tls_options(tls), files.v1);
   const std::string port = " --port " + std::to_string(server.port());
 
   auto health = gradcore("client" + port + " --tls --tls-ca " + tls.ca + " health");

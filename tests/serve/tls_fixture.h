@@ -38,4 +38,12 @@ struct TlsFiles {
   }
 };
 
+// test_options() serving TLS with the files' certificate and key.
+inline ServerOptions tls_options(const TlsFiles& tls) {
+  ServerOptions o = test_options();
+  o.tls_cert_file = tls.cert;
+  o.tls_key_file = tls.key;
+  return o;
+}
+
 }  // namespace gc::serve::test
