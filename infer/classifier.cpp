@@ -14,8 +14,13 @@ namespace gc::infer {
 
 Classifier::Classifier(const std::filesystem::path& model_file) : Classifier(load_model(model_file)) {}
 
-Classifier::Classifier(LoadedModel loaded) : loaded_(std::move(loaded)) {
-  loaded_.model->set_training_mode(false);
+static LoadedModel for_inference(LoadedModel loaded) {
+  loaded.model->set_training_mode(false);
+  return loaded;
+}
+
+Classifier::Classifier(LoadedModel loaded)
+    : loaded_(for_inference(std::move(loaded))), plan_(*loaded_.model, loaded_.info.input_shape) {
   const ModelInfo& i = loaded_.info;
   for (int p = 0; p < 256; ++p)
     pixel_values_[p] = static_cast<float>((p * i.input_scale - i.input_mean) / i.input_std);
@@ -33,6 +38,14 @@ void Classifier::normalise(const uint8_t* pixels, int64_t n, float* out) const {
 }
 
 void Classifier::forward(const float* images, int64_t n, float* logits) {
+  forward_sliced(images, n, logits, Path::plan);
+}
+
+void Classifier::forward_engine(const float* images, int64_t n, float* logits) {
+  forward_sliced(images, n, logits, Path::engine);
+}
+
+void Classifier::forward_sliced(const float* images, int64_t n, float* logits, Path path) {
   std::lock_guard lock(mutex_);
   // With enough images, each OpenMP thread runs the whole network on its own
   // slices (the kernels then run on that thread alone), rather than all of
@@ -44,7 +57,9 @@ void Classifier::forward(const float* images, int64_t n, float* logits) {
   // on all threads together, so a many-core machine still uses its cores.
   constexpr int64_t kMinSliceImages = 32, kMaxSliceImages = 64;
   const int64_t threads = omp_get_max_threads();
-  if (threads < 2 || n < threads * kMinSliceImages || omp_in_parallel()) return forward_slice(images, n, logits);
+  if (int64_t(workspaces_.size()) < threads) workspaces_.resize(threads);
+  if (threads < 2 || n < threads * kMinSliceImages || omp_in_parallel())
+    return forward_slice(images, n, logits, path, workspaces_[0]);
   const int64_t slice = std::min(kMaxSliceImages, (n + threads - 1) / threads);
   const int64_t slices = (n + slice - 1) / slice;
   std::vector<std::exception_ptr> errors(slices);
@@ -52,7 +67,8 @@ void Classifier::forward(const float* images, int64_t n, float* logits) {
   for (int64_t k = 0; k < slices; ++k) {
     const int64_t begin = k * slice, count = std::min(slice, n - begin);
     try {
-      forward_slice(images + begin * input_size(), count, logits + begin * classes());
+      forward_slice(images + begin * input_size(), count, logits + begin * classes(), path,
+                    workspaces_[omp_get_thread_num()]);
     } catch (...) {
       errors[k] = std::current_exception();
     }
@@ -61,7 +77,8 @@ void Classifier::forward(const float* images, int64_t n, float* logits) {
     if (e) std::rethrow_exception(e);
 }
 
-void Classifier::forward_slice(const float* images, int64_t n, float* logits) {
+void Classifier::forward_slice(const float* images, int64_t n, float* logits, Path path, Workspace& workspace) {
+  if (path == Path::plan) return plan_.run(images, n, logits, workspace);
   NoGradGuard no_grad;  // on this thread: the flag is thread-local
   std::vector<int64_t> dims = {n};
   dims.insert(dims.end(), loaded_.info.input_shape.begin(), loaded_.info.input_shape.end());

@@ -1,7 +1,8 @@
 // A trained model ready for inference: loads a .gcm file, turns raw 28×28
 // uint8 images into the model's input (input.scale, input.mean, input.std from
-// the file) and returns logits and probabilities. Used by predict, the
-// server, and the load generator's in-process check.
+// the file) and returns logits and probabilities. Used by predict, eval, the
+// server, bench, and the load generator's in-process check. The forward pass
+// runs the model's compiled inference plan (infer/plan.h), built here.
 #pragma once
 
 #include <array>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "infer/plan.h"
 #include "serialize/model_store.h"
 
 namespace gc::infer {
@@ -38,14 +40,24 @@ class Classifier {
   // images: n normalised inputs → n × classes() logits. Calls are serialised
   // by a mutex; within one, large batches run in slices on the OpenMP threads.
   void forward(const float* images, int64_t n, float* logits);
+  // The same through the engine's own forward pass (Sequential::forward,
+  // tensors and all), sliced the same way: the plan's reference in tests
+  // and its baseline in `gradcore bench --path engine`.
+  void forward_engine(const float* images, int64_t n, float* logits);
+  const Plan& plan() const { return plan_; }
   // Throws when a logit is NaN or infinite rather than answer with it.
   std::vector<Prediction> classify(const uint8_t* pixels, int64_t n);
 
  private:
-  // One slice through the network on the calling thread's team.
-  void forward_slice(const float* images, int64_t n, float* logits);
+  enum class Path { plan, engine };
+  void forward_sliced(const float* images, int64_t n, float* logits, Path path);
+  // One slice through the network on the calling thread's team; workspace
+  // is the plan's buffers for this slice's thread.
+  void forward_slice(const float* images, int64_t n, float* logits, Path path, Workspace& workspace);
 
   LoadedModel loaded_;
+  Plan plan_;
+  std::vector<Workspace> workspaces_;  // one per OpenMP thread
   // (p · input_scale − input_mean) / input_std for each byte value p, in
   // double then rounded once: a table lookup per pixel instead of a double
   // division (which took 1.5% of a serving core).

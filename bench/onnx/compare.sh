@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # ONNX Runtime and gradcore on the same model, in one run: exports MODEL to
 # ONNX, then times onnxruntime-node (bench/onnx/ort_bench.js: CPU EP,
-# optimisation 'all') and gradcore (bench/onnx/bench_gradcore, which imports
-# the same .onnx file) over the MNIST test set. The two alternate, one thread
-# count at a time, for ROUNDS rounds (default 2); each cell is the best of
-# all its passes. Prints img/s of both and gradcore / ORT.
+# optimisation 'all') and `gradcore bench --path both` (the compiled plan and
+# the engine's forward pass, infer/plan.h) over the MNIST test set. They
+# alternate, one thread count at a time, for ROUNDS rounds (default 2); each
+# cell is the best of all its passes. Prints img/s of each, µs per image,
+# and plan / ORT.
 #
 #   bench/onnx/compare.sh MODEL.gcm [--batches 1,64,256] [--threads 1,2] [--passes 5]
 #   environment: ROUNDS (default 2), BUILD (default build)
@@ -29,7 +30,7 @@ trap 'rm -rf "$tmp"' EXIT
 for round in $(seq "$rounds"); do
   for t in ${threads//,/ }; do
     node bench/onnx/ort_bench.js "$tmp/model.onnx" --json --threads "$t" "${args[@]}" > "$tmp/ort-$round-$t.json"
-    "$build/bench/onnx/bench_gradcore" "$tmp/model.onnx" --json --threads "$t" "${args[@]}" > "$tmp/gc-$round-$t.json"
+    "$build/tools/gradcore" bench --model "$model" --path both --json --threads "$t" "${args[@]}" > "$tmp/gc-$round-$t.json"
   done
 done
 /usr/bin/python3 - "$tmp" "$model" <<'PY'
@@ -37,15 +38,16 @@ import glob, json, sys
 best = {}
 for path in glob.glob(sys.argv[1] + "/*.json"):
     report = json.load(open(path))
-    kind = "ort" if path.split("/")[-1].startswith("ort") else "gc"
+    ort = path.split("/")[-1].startswith("ort")
     for r in report["results"]:
-        key = (r["threads"], r["batch"])
-        cell = best.setdefault(key, {})
+        kind = "ort" if ort else r["path"]
+        cell = best.setdefault((r["threads"], r["batch"]), {})
         if r["images_per_s"] > cell.get(kind, (0, 0))[0]:
             cell[kind] = (r["images_per_s"], r["accuracy"])
 print(f"{sys.argv[2]} exported to ONNX; MNIST test set; best img/s over all passes and rounds")
-print("threads  batch   ORT img/s  gradcore img/s  gradcore/ORT  accuracy ORT / gradcore")
+print("threads  batch   ORT img/s  engine img/s  plan img/s  plan us/img  plan/ORT  plan/engine  accuracy ORT / plan")
 for (t, b), cell in sorted(best.items()):
-    o, g = cell["ort"], cell["gc"]
-    print(f"{t:7d}  {b:5d}  {o[0]:10.0f}  {g[0]:14.0f}  {g[0] / o[0]:12.2f}  {100 * o[1]:.2f}% / {100 * g[1]:.2f}%")
+    o, e, p = cell["ort"], cell["engine"], cell["plan"]
+    print(f"{t:7d}  {b:5d}  {o[0]:10.0f}  {e[0]:12.0f}  {p[0]:10.0f}  {1e6 / p[0]:11.1f}  {p[0] / o[0]:8.2f}"
+          f"  {p[0] / e[0]:11.2f}  {100 * o[1]:.2f}% / {100 * p[1]:.2f}%")
 PY

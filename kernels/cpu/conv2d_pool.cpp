@@ -7,7 +7,6 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
-#include <vector>
 
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/conv2d_winograd.h"
@@ -74,13 +73,15 @@ void forward_direct(const Conv2dShape& s, const T* x, const T* w, const T* bias,
   });
 }
 
-// The three kernels in turn, through a buffer for the whole output.
+// The three kernels in turn, through a per-thread buffer for the whole
+// output (steady-state calls allocate nothing: an online image's second
+// seed CNN layer comes here).
 template <typename T>
 void forward_unfused(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
-  std::vector<T> full(idx(s.n) * s.c_out * s.out_h() * s.out_w());
-  conv2d_forward(s, x, w, bias, full.data());
+  T* full = scratch<T, 21>(idx(s.n) * s.c_out * s.out_h() * s.out_w());
+  conv2d_forward(s, x, w, bias, full);
   const Pool2dShape pool{s.n, s.c_out, s.out_h(), s.out_w(), 2, 2, 2, 2};
-  max_pool2d_forward<T>(pool, full.data(), y, nullptr);
+  max_pool2d_forward<T>(pool, full, y, nullptr);
   relu_forward<T>(int64_t(s.n) * s.c_out * pool.out_h() * pool.out_w(), y, y);
 }
 
