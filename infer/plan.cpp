@@ -9,6 +9,7 @@
 
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv2d_packed.h"
 #include "kernels/cpu/conv2d_pool.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/linear_rows.h"
@@ -42,16 +43,25 @@ std::vector<float> copy_of(const Tensor& t) {
   return std::vector<float>(p, p + t.numel());
 }
 
-// A convolution, with a ReLU after it, or a ReLU and a 2×2 max-pool.
+// A convolution, with a ReLU after it, or a ReLU and a 2×2 max-pool. Where
+// the engine would run im2col + GEMM, the packed kernel computes the same
+// sums (plan.h); Winograd and the first-layer kernel run as in the engine.
 struct ConvStep : Plan::Step {
-  enum class Tail { none, relu, pool_relu };
+  using Tail = cpu::ConvTail;
   cpu::Conv2dShape shape{};  // n = 1; set per call
   std::vector<float> weight, bias;
   Tail tail = Tail::none;
+  cpu::PackedConv2d packed;  // empty when the layer has too few output channels for it
+
+  bool takes_packed(const cpu::Conv2dShape& s) const {
+    return !packed.w.empty() && !cpu::conv2d_uses_winograd(s, cpu::ConvPass::forward) &&
+           !(tail == Tail::pool_relu && cpu::conv2d_pool_relu_direct(s));
+  }
 
   void run(int64_t n, const float* in, float* out) const override {
     cpu::Conv2dShape s = shape;
     s.n = static_cast<int>(n);
+    if (takes_packed(s)) return cpu::packed_conv2d_forward(packed, s.n, in, out);
     const float* b = bias.empty() ? nullptr : bias.data();
     if (tail == Tail::pool_relu) return cpu::conv2d_pool_relu_forward(s, in, weight.data(), b, out);
     cpu::conv2d_inference_forward(s, in, weight.data(), b, out);
@@ -170,6 +180,9 @@ class Compiler {
       step->tail = ConvStep::Tail::relu;
       at_ += 1;
     }
+    if (s.c_out >= kPackedConvMinChannels)
+      step->packed = cpu::pack_conv2d(s, step->weight.data(), step->bias.empty() ? nullptr : step->bias.data(),
+                                      step->tail);
     push(std::move(step), first, "conv");
   }
 

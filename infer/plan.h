@@ -75,6 +75,11 @@ class Plan {
 // Multiply-adds of one step's whole batch below which it runs on the calling
 // thread alone.
 constexpr double kMultiThreadMinMacs = 4e6;
+// Convolutions with at least this many output channels take the packed
+// kernel (kernels/cpu/conv2d_packed.h) where the engine would run im2col +
+// GEMM; with fewer, its 8-channel vectors are mostly padding and sgemm's
+// 6-row register tile fits better.
+constexpr int kPackedConvMinChannels = 16;
 // Rows up to this take the packed linear kernel; more take sgemm.
 constexpr int64_t kPackedLinearMaxRows = 16;
 

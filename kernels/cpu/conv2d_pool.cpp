@@ -50,12 +50,6 @@ void forward_portable(const Conv2dShape& s, const T* x, const T* w, const T* bia
     }
 }
 
-// The direct kernel's shapes: a first layer's 3×3 convolution.
-bool direct_fits(const Conv2dShape& s) {
-  return s.kh == 3 && s.kw == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dil_h == 1 && s.dil_w == 1 &&
-         s.pad_h == 0 && s.pad_w == 0 && s.c_in <= kConvPoolMaxInputChannels;
-}
-
 template <typename T>
 void forward_direct(const Conv2dShape& s, const T* x, const T* w, const T* bias, T* y) {
   const double macs = double(s.n) * s.c_out * s.out_h() * s.out_w() * s.c_in * 9;
@@ -96,6 +90,11 @@ bool conv2d_pool_relu_supports(const Conv2dShape& s) {
   return s.out_h() >= 2 && s.out_w() >= 2;
 }
 
+bool conv2d_pool_relu_direct(const Conv2dShape& s) {
+  return s.kh == 3 && s.kw == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dil_h == 1 && s.dil_w == 1 &&
+         s.pad_h == 0 && s.pad_w == 0 && s.c_in <= kConvPoolMaxInputChannels;
+}
+
 int conv_pool_detail::row_floats(const Conv2dShape& s) {
   // Blocks of 8 columns (4 pooled outputs) read 2 past their end; a last
   // block of 4 columns reads less.
@@ -110,7 +109,7 @@ void conv2d_pool_relu_forward(const Conv2dShape& s, const T* x, const T* w, cons
     throw std::invalid_argument(std::string(op) + ": a 2x2 pool needs a convolution output of at least 2x2, got " +
                                 std::to_string(s.out_h()) + "x" + std::to_string(s.out_w()));
   if (x == nullptr || w == nullptr || y == nullptr) throw std::invalid_argument(std::string(op) + ": null pointer argument");
-  if (direct_fits(s)) return forward_direct(s, x, w, bias, y);
+  if (conv2d_pool_relu_direct(s)) return forward_direct(s, x, w, bias, y);
   if (conv2d_uses_winograd(s, ConvPass::forward))
     return winograd_conv2d_pool_relu_forward(s, x, w, bias, y, winograd_pooled_tile_for(s));
   forward_unfused(s, x, w, bias, y);

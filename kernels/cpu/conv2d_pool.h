@@ -39,6 +39,9 @@ constexpr int kConvPoolMaxInputChannels = 4;
 
 // A valid convolution shape with an output of at least 2×2.
 bool conv2d_pool_relu_supports(const Conv2dShape& s);
+// Whether the direct first-layer kernel takes s (3×3, stride 1, unpadded,
+// undilated, at most kConvPoolMaxInputChannels input channels).
+bool conv2d_pool_relu_direct(const Conv2dShape& s);
 
 // y: n × c_out × ⌊out_h/2⌋ × ⌊out_w/2⌋. bias may be null. Throws
 // std::invalid_argument naming the problem for an invalid shape, an output

@@ -18,7 +18,8 @@ constexpr double kParallelMinMacs = 1 << 18;
 
 // A buffer per thread and Slot that only ever grows, so steady-state calls
 // allocate nothing. Each caller keeps its own slot numbers (conv2d.cpp 0-3,
-// conv2d_winograd.cpp 10-15, conv2d_pool.cpp 20-21), so no two users of one
+// conv2d_winograd.cpp 10-15, conv2d_pool.cpp 20-21,
+// conv2d_packed.cpp 22), so no two users of one
 // buffer can overlap.
 template <typename T, int Slot>
 T* scratch(std::ptrdiff_t count) {
