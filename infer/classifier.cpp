@@ -21,6 +21,8 @@ static LoadedModel for_inference(LoadedModel loaded) {
 
 Classifier::Classifier(LoadedModel loaded)
     : loaded_(for_inference(std::move(loaded))), plan_(*loaded_.model, loaded_.info.input_shape) {
+  if (loaded_.quantization)
+    int8_ = std::make_unique<QuantizedModel>(*loaded_.model, *loaded_.quantization, loaded_.info.input_shape);
   const ModelInfo& i = loaded_.info;
   for (int p = 0; p < 256; ++p)
     pixel_values_[p] = static_cast<float>((p * i.input_scale - i.input_mean) / i.input_std);
@@ -78,6 +80,7 @@ void Classifier::forward_sliced(const float* images, int64_t n, float* logits, P
 }
 
 void Classifier::forward_slice(const float* images, int64_t n, float* logits, Path path, Workspace& workspace) {
+  if (path == Path::plan && int8_) return int8_->forward(images, n, logits);
   if (path == Path::plan) return plan_.run(images, n, logits, workspace);
   NoGradGuard no_grad;  // on this thread: the flag is thread-local
   std::vector<int64_t> dims = {n};

@@ -2,7 +2,9 @@
 // uint8 images into the model's input (input.scale, input.mean, input.std from
 // the file) and returns logits and probabilities. Used by predict, eval, the
 // server, bench, and the load generator's in-process check. The forward pass
-// runs the model's compiled inference plan (infer/plan.h), built here.
+// runs the model's compiled inference plan (infer/plan.h), built here; an
+// int8 model (model.precision = int8) runs on the int8 runner
+// (infer/quantized_model.h) instead.
 #pragma once
 
 #include <array>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "infer/plan.h"
+#include "infer/quantized_model.h"
 #include "serialize/model_store.h"
 
 namespace gc::infer {
@@ -34,6 +37,8 @@ class Classifier {
   std::string architecture() { return loaded_.model->spec(); }
   int classes() const { return static_cast<int>(loaded_.info.labels.size()); }
   int64_t input_size() const;
+  // "int8" or "fp32": which runner forward uses.
+  const char* precision() const { return int8_ ? "int8" : "fp32"; }
 
   // pixels: n × input_size() bytes → n × input_size() normalised floats.
   void normalise(const uint8_t* pixels, int64_t n, float* out) const;
@@ -58,6 +63,7 @@ class Classifier {
   LoadedModel loaded_;
   Plan plan_;
   std::vector<Workspace> workspaces_;  // one per OpenMP thread
+  std::unique_ptr<QuantizedModel> int8_;  // set for an int8 model: forward runs it
   // (p · input_scale − input_mean) / input_std for each byte value p, in
   // double then rounded once: a table lookup per pixel instead of a double
   // division (which took 1.5% of a serving core).

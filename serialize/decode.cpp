@@ -148,7 +148,8 @@ TensorEntry read_tensor(TableReader& reader, const std::string& section, uint32_
   if (element_size == 0) {
     if (entry.dtype == DType::I8Q)
       reader.fail(where, "dtype i8q (code 3) is reserved; this reader (" + std::to_string(kMajor) + ".x) cannot read it");
-    reader.fail(where, "unknown dtype code " + std::to_string(code));
+    reader.fail(where, "unknown dtype code " + std::to_string(code) + " (this reader knows the dtypes of format " +
+                           std::to_string(kMajor) + "." + std::to_string(kMinor) + "; a newer minor may define it)");
   }
 
   const auto rank = reader.read<uint32_t>(where + ": rank");

@@ -140,6 +140,17 @@ void patch(std::vector<std::byte>& out, size_t at, T value) {
 
 FormatVersion current_format_version() { return {kMajor, kMinor}; }
 
+FormatVersion format_version_of(const ModelFile& file) {
+  auto uses_1_1 = [](const Section& section) {
+    for (const TensorRecord& record : section.tensors)
+      if (record.dtype == DType::I8 || record.dtype == DType::U8) return true;
+    return false;
+  };
+  bool newer = uses_1_1(file);
+  for (const Section& section : file.sections) newer = newer || uses_1_1(section);
+  return {kMajor, static_cast<uint16_t>(newer ? 1 : 0)};
+}
+
 std::vector<std::byte> encode_model_file(const ModelFile& file) {
   if constexpr (std::endian::native != std::endian::little)
     throw std::runtime_error("write_model_file: this host is big-endian; gradcore writes little-endian files only");
@@ -183,7 +194,7 @@ std::vector<std::byte> encode_model_file(const ModelFile& file) {
 
   std::memcpy(out.data(), kMagic.data(), kMagic.size());
   patch(out, kOffMajor, kMajor);
-  patch(out, kOffMinor, kMinor);
+  patch(out, kOffMinor, format_version_of(file).minor);
   patch(out, kOffByteOrder, kByteOrderMarker);
   patch(out, kOffHeaderSize, kHeaderSize);
   patch(out, kOffSectionCount, static_cast<uint32_t>(file.sections.size() + 1));

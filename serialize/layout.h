@@ -1,4 +1,4 @@
-// On-disk constants of the model file format, version 1.0 (docs/FORMAT.md).
+// On-disk constants of the model file format, version 1.1 (docs/FORMAT.md).
 // Internal to serialize/: the encoder and the decoder share these.
 #pragma once
 
@@ -14,7 +14,7 @@ namespace gc::serialize::layout {
 inline constexpr std::array<unsigned char, 8> kMagic = {0x89, 'G', 'C', 'M', 0x0D, 0x0A, 0x1A, 0x0A};
 inline constexpr std::array<unsigned char, 8> kEndMagic = {'G', 'C', 'M', '-', 'E', 'N', 'D', 0};
 inline constexpr uint16_t kMajor = 1;
-inline constexpr uint16_t kMinor = 0;
+inline constexpr uint16_t kMinor = 1;  // the newest minor this code writes
 inline constexpr uint32_t kByteOrderMarker = 0x01020304;  // on disk: 04 03 02 01
 inline constexpr uint32_t kByteOrderMarkerSwapped = 0x04030201;  // a big-endian writer's marker
 

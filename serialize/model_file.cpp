@@ -11,6 +11,8 @@ size_t dtype_size(DType dtype) {
     case DType::BF16: return 2;
     case DType::I32: return 4;
     case DType::U64: return 8;
+    case DType::I8:
+    case DType::U8: return 1;
     case DType::I8Q: return 0;
   }
   return 0;
@@ -24,6 +26,8 @@ std::string dtype_name(DType dtype) {
     case DType::I8Q: return "i8q";
     case DType::I32: return "i32";
     case DType::U64: return "u64";
+    case DType::I8: return "i8";
+    case DType::U8: return "u8";
   }
   return "dtype(" + std::to_string(static_cast<uint32_t>(dtype)) + ")";
 }
@@ -66,6 +70,9 @@ TensorRecord TensorRecord::from_u64s(std::string name, std::vector<int64_t> shap
 TensorRecord TensorRecord::from_i32s(std::string name, std::vector<int64_t> shape, const int32_t* values) {
   return record_from(std::move(name), std::move(shape), values, DType::I32);
 }
+TensorRecord TensorRecord::from_i8s(std::string name, std::vector<int64_t> shape, const int8_t* values) {
+  return record_from(std::move(name), std::move(shape), values, DType::I8);
+}
 
 int64_t TensorRecord::element_count() const {
   int64_t count = 1;
@@ -80,6 +87,7 @@ int64_t TensorRecord::element_count() const {
 std::span<const float> TensorRecord::floats() const { return typed_view<float>(*this, DType::F32); }
 std::span<const uint64_t> TensorRecord::u64s() const { return typed_view<uint64_t>(*this, DType::U64); }
 std::span<const int32_t> TensorRecord::i32s() const { return typed_view<int32_t>(*this, DType::I32); }
+std::span<const int8_t> TensorRecord::i8s() const { return typed_view<int8_t>(*this, DType::I8); }
 
 // ---- Section ---------------------------------------------------------------
 

@@ -29,6 +29,8 @@ enum class DType : uint32_t {
   I8Q = 3,   // reserved: int8 with scales, not readable or writable in 1.0
   I32 = 4,
   U64 = 5,
+  I8 = 6,  // since 1.1: signed bytes (quantized weights)
+  U8 = 7,  // since 1.1: unsigned bytes (quantized activations)
 };
 
 // Element size in bytes; 0 for a code that is unknown or reserved.
@@ -50,12 +52,14 @@ struct TensorRecord {
   static TensorRecord from_floats(std::string name, std::vector<int64_t> shape, const float* values);
   static TensorRecord from_u64s(std::string name, std::vector<int64_t> shape, const uint64_t* values);
   static TensorRecord from_i32s(std::string name, std::vector<int64_t> shape, const int32_t* values);
+  static TensorRecord from_i8s(std::string name, std::vector<int64_t> shape, const int8_t* values);
 
   int64_t element_count() const;
   // The data as typed values; throws FormatError when the dtype differs.
   std::span<const float> floats() const;
   std::span<const uint64_t> u64s() const;
   std::span<const int32_t> i32s() const;
+  std::span<const int8_t> i8s() const;
 };
 
 // A section's name and metadata. Getters throw FormatError for a missing key

@@ -26,8 +26,12 @@ struct FormatVersion {
   uint16_t major = 0;
   uint16_t minor = 0;
 };
-// The version this code writes. It reads every minor of this major.
+// The newest version this code writes. It reads every minor of this major.
 FormatVersion current_format_version();
+// The version `file` is written as: the oldest that holds everything in it
+// (1.1 when a tensor is i8 or u8, else 1.0, so 1.0 readers keep reading
+// every float model).
+FormatVersion format_version_of(const ModelFile& file);
 
 // ---- writing ----------------------------------------------------------------
 

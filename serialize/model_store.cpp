@@ -8,6 +8,7 @@
 #include "layers/layers.h"
 #include "layers/spec.h"
 #include "serialize/model_io.h"
+#include "serialize/quantized_store.h"
 
 namespace gc {
 
@@ -158,11 +159,16 @@ static LoadedModel model_from_checked_metadata(const ModelFile& file, const std:
   } catch (const std::invalid_argument& e) {
     throw FormatError(source + ": metadata 'model.architecture': " + e.what());
   }
+  const std::string precision = file.has("model.precision") ? file.get_string("model.precision") : "fp32";
+  if (precision != "fp32" && precision != "int8")
+    throw FormatError(source + ": metadata 'model.precision' is '" + precision + "', expected fp32 or int8");
   std::set<std::string> expected;
   for (const ParamRef& p : loaded.model->parameters()) {
     expected.insert(p.name);
     const TensorRecord* r = file.find_tensor(p.name);
     if (!r) throw FormatError(source + ": tensor '" + p.name + "' is missing (architecture '" + spec + "' needs it)");
+    // An int8 layer's integers are read and checked by read_quantization.
+    if (precision == "int8" && (r->dtype == serialize::DType::I8 || r->dtype == serialize::DType::I32)) continue;
     if (r->dtype != serialize::DType::F32)
       throw FormatError(source + ": tensor '" + p.name + "': dtype " + serialize::dtype_name(r->dtype) + ", expected f32");
     if (r->shape != p.tensor->shape().to_vector())
@@ -174,6 +180,8 @@ static LoadedModel model_from_checked_metadata(const ModelFile& file, const std:
   for (const TensorRecord& r : file.tensors)
     if (!expected.contains(r.name))
       throw FormatError(source + ": tensor '" + r.name + "' is not a parameter of architecture '" + spec + "'");
+  if (precision == "int8")
+    loaded.quantization = std::make_shared<const QuantizationInfo>(read_quantization(file, *loaded.model));
   if (info.labels.empty()) throw FormatError(source + ": metadata 'labels': empty");
   Shape output;
   try {

@@ -68,8 +68,13 @@ struct ModelOrigin {
   std::string signer;
 };
 
+struct QuantizationInfo;  // serialize/quantized_store.h
+
 struct LoadedModel {
   std::unique_ptr<Sequential> model;
+  // Set for an int8 model (model.precision = int8); `model` then holds the
+  // dequantized parameters.
+  std::shared_ptr<const QuantizationInfo> quantization;
   ModelInfo info;
   std::optional<TrainingCheckpoint> checkpoint;
   ModelOrigin origin;

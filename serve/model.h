@@ -36,6 +36,7 @@ struct InferenceModel {
   virtual std::string name() const = 0;
   virtual int64_t version() const = 0;
   virtual std::string architecture() const = 0;  // one line, for INFO
+  virtual std::string precision() const { return "fp32"; }  // for INFO: "fp32" or "int8"
   virtual std::vector<std::string> labels() const = 0;  // one per class; its size is the class count
   virtual std::array<int, 3> input_shape() const = 0;  // channels, height, width: {1, 28, 28}
 

@@ -750,6 +750,7 @@ std::string Server::EventLoop::info_json() const {
   j["name"] = m.model->name();
   j["version"] = m.version;
   j["architecture"] = m.model->architecture();
+  j["precision"] = m.model->precision();
   j["labels"] = m.model->labels();
   Normalisation n = m.model->normalisation();
   Float32Range range = float32_range(n);

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "infer/classifier.h"
 #include "kernels/cpu/conv2d.h"
 #include "serialize/model_store.h"
 #include "serialize/onnx_load.h"
@@ -37,19 +38,34 @@ void run_eval(const EvalArgs& a) {
   options.mean = static_cast<float>(loaded.info.input_mean);
   options.std = static_cast<float>(loaded.info.input_std);
   data::DataLoader loader(set, options);
-  training::Evaluation e = training::evaluate(*loaded.model, loader, 1000);
+  const ModelInfo info = loaded.info;
+  training::Evaluation e;
+  std::string precision = "fp32";
+  if (loaded.quantization) {  // the int8 runner, not the dequantized float network
+    infer::Classifier classifier(std::move(loaded));
+    precision = classifier.precision();
+    e = training::evaluate(
+        [&](const Tensor& x) {
+          Tensor logits = Tensor::empty({x.dim(0), classifier.classes()});
+          classifier.forward(x.data<float>(), x.dim(0), logits.data<float>());
+          return logits;
+        },
+        loader, 1000);
+  } else {
+    e = training::evaluate(*loaded.model, loader, 1000);
+  }
   if (e.non_finite > 0)
     throw Failure(a.model + ": the model gives a NaN or infinite logit for " + std::to_string(e.non_finite) +
                   " of " + std::to_string(e.count) + " images; no accuracy to report");
 
-  std::printf("model %s (%s v%lld) on %s %s: %lld images\n", a.model.c_str(), loaded.info.name.c_str(),
-              static_cast<long long>(loaded.info.version), dataset_name.c_str(), a.split.c_str(),
+  std::printf("model %s (%s v%lld, %s) on %s %s: %lld images\n", a.model.c_str(), info.name.c_str(),
+              static_cast<long long>(info.version), precision.c_str(), dataset_name.c_str(), a.split.c_str(),
               static_cast<long long>(e.count));
   std::printf("accuracy %.2f%% (%lld / %lld), mean loss %.4f\n\n", 100 * e.accuracy(),
               static_cast<long long>(e.correct), static_cast<long long>(e.count), e.loss);
   std::printf("per class:\n");
   for (int c = 0; c < e.classes; ++c)
-    std::printf("  %-12s %6.2f%%\n", loaded.info.labels[c].c_str(), 100 * e.class_accuracy(c));
+    std::printf("  %-12s %6.2f%%\n", info.labels[c].c_str(), 100 * e.class_accuracy(c));
   std::printf("\nconfusion matrix (rows: true, columns: predicted):\n      ");
   for (int p = 0; p < e.classes; ++p) std::printf("%6d", p);
   std::printf("\n");

@@ -1,6 +1,7 @@
 // `gradcore inspect FILE [--json] [--trusted-keys DIR]`: what a .gcm model
 // file holds, whether every byte of it checks out, and who signed it (checked
 // against DIR when given). Exit status 0 only for a fully valid file.
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -107,6 +108,38 @@ struct SignatureReport {
   }
 };
 
+// An int8 model (docs/QUANTIZATION.md): each layer's precision, the scale and
+// zero point of its input and the range of its per-channel weight scales.
+void print_quantization(const ModelFile& file) {
+  const Section* q = file.find_section("quantization");
+  if (!q) return;
+  try {
+    const auto& names = q->get_strings("layer.names");
+    const auto& precision = q->get_strings("layer.precision");
+    const auto& scales = q->get_floats("activation.scales");
+    const auto& zero_points = q->get_ints("activation.zero_points");
+    if (precision.size() != names.size() || scales.size() != names.size() + 1 || zero_points.size() != scales.size())
+      throw FormatError("layer and activation counts differ");
+    std::printf("\nint8 model: u8 activations (real = s * (q - z)), s8 weights per output channel\n");
+    for (size_t i = 0; i < names.size(); ++i) {
+      std::string weights;
+      const std::string key = names[i] + ".weight_scales";
+      if (q->has(key)) {
+        const auto& w = q->get_floats(key);
+        const auto [lo, hi] = std::minmax_element(w.begin(), w.end());
+        if (!w.empty()) weights = "  weight scales " + shortest(*lo) + " .. " + shortest(*hi) + " (" + std::to_string(w.size()) + ")";
+      }
+      std::printf("  %-10s %-4s  in s=%-12s z=%-3lld%s\n", names[i].c_str(), precision[i].c_str(),
+                  shortest(scales[i]).c_str(), static_cast<long long>(zero_points[i]),
+                  precision[i] == "fp32" ? "  no int8 kernel: dequantize before, quantize after" : weights.c_str());
+    }
+    std::printf("  %-10s       s=%-12s z=%lld\n", "output", shortest(scales.back()).c_str(),
+                static_cast<long long>(zero_points.back()));
+  } catch (const FormatError& e) {
+    std::printf("\nint8 model: section 'quantization' is malformed: %s\n", e.what());
+  }
+}
+
 void print_text(const std::string& path, const Verification& v, const SignatureReport& signature) {
   const FileSummary& s = v.summary;
   std::printf("%s: gradcore model file %u.%u, little-endian, %s bytes\n", path.c_str(), s.version.major,
@@ -134,6 +167,7 @@ void print_text(const std::string& path, const Verification& v, const SignatureR
                   c.ok() ? "OK" : ("BAD (computed " + hex32(c.computed) + ")").c_str());
     }
   }
+  print_quantization(v.contents);
   std::printf("\nparameters: %s (f32 elements in section 'model')\n",
               with_commas(static_cast<uint64_t>(v.contents.parameter_count())).c_str());
   std::printf("file checksum: %s %s\n", hex32(v.file_checksum.stored).c_str(),

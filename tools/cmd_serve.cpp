@@ -44,6 +44,7 @@ class ServedModel : public serve::InferenceModel {
   std::string name() const override { return classifier_->info().name; }
   int64_t version() const override { return classifier_->info().version; }
   std::string architecture() const override { return architecture_; }
+  std::string precision() const override { return classifier_->precision(); }
   std::vector<std::string> labels() const override { return classifier_->info().labels; }
   std::array<int, 3> input_shape() const override {
     const auto& s = classifier_->info().input_shape;

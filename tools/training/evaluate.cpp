@@ -18,25 +18,32 @@ Evaluation evaluate(Sequential& model, const data::DataLoader& loader, int64_t b
   NoGradGuard no_grad;
   bool was_training = model.training();
   model.set_training_mode(false);
+  auto params = model.parameters();
+  const Device device = params.empty() ? Device::CPU : params[0].tensor->device();
+  Evaluation e = evaluate(
+      [&](const Tensor& x) { return model(device == Device::CPU ? x : x.to(device)); }, loader, batch, limit);
+  model.set_training_mode(was_training);
+  return e;
+}
+
+Evaluation evaluate(const BatchForward& forward, const data::DataLoader& loader, int64_t batch, int64_t limit) {
+  NoGradGuard no_grad;
   const auto& dataset = loader.dataset();
   int64_t n = limit > 0 ? std::min<int64_t>(limit, dataset.size()) : dataset.size();
   Evaluation e;
   std::vector<int32_t> labels(batch);
-  auto params = model.parameters();
-  const Device device = params.empty() ? Device::CPU : params[0].tensor->device();
   for (int64_t first = 0; first < n; first += batch) {
     int64_t b = std::min(batch, n - first);
     Tensor x = Tensor::empty({b, 1, 28, 28});
     labels.resize(b);
     loader.gather(first, b, x.data<float>(), labels.data());
-    if (device != Device::CPU) x = x.to(device);
-    Tensor logits = model(x);
+    Tensor logits = forward(x);
     if (e.classes == 0) {
       e.classes = static_cast<int>(logits.dim(1));
       e.confusion.assign(e.classes * e.classes, 0);
     }
     e.loss += softmax_cross_entropy(logits, labels).item() * static_cast<double>(b);
-    if (device != Device::CPU) logits = logits.to(Device::CPU);
+    if (logits.device() != Device::CPU) logits = logits.to(Device::CPU);
     const float* l = logits.data<float>();
     for (int64_t i = 0; i < b; ++i) {
       const float* row = l + i * e.classes;
@@ -51,7 +58,6 @@ Evaluation evaluate(Sequential& model, const data::DataLoader& loader, int64_t b
     e.count += b;
   }
   if (e.count) e.loss /= static_cast<double>(e.count);
-  model.set_training_mode(was_training);
   return e;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "layers/sequential.h"
@@ -24,5 +25,10 @@ struct Evaluation {
 // first `limit` examples (all when limit ≤ 0), `batch` at a time,
 // normalised like `loader` does.
 Evaluation evaluate(Sequential& model, const data::DataLoader& loader, int64_t batch, int64_t limit = 0);
+
+// The same for any batch function: inputs [b, 1, 28, 28] on the CPU → logits
+// [b, classes] on any device (an int8 model's runner, say).
+using BatchForward = std::function<Tensor(const Tensor& inputs)>;
+Evaluation evaluate(const BatchForward& forward, const data::DataLoader& loader, int64_t batch, int64_t limit = 0);
 
 }  // namespace gc::training
