@@ -58,18 +58,40 @@ void Server::EventLoop::run_batches(bool run_all) {
   }
 }
 
+const ServingModel* Server::EventLoop::model_for(const QueuedPredict& request) const {
+  const ServingModel& current = registry_->current();
+  int64_t pinned = request.http ? request.http->pinned_version : -1;
+  if (pinned < 0 || pinned == current.version) return &current;
+  const ServingModel* previous = registry_->previous();
+  return previous && previous->version == pinned ? previous : nullptr;
+}
+
 void Server::EventLoop::run_one_batch() {
-  const ServingModel& model = registry_->current();
+  // A request pinned to a version that a reload has since retired is answered alone.
+  const ServingModel* chosen = model_for(queue_.front());
+  if (!chosen) {
+    QueuedPredict r = std::move(queue_.front());
+    queue_.pop_front();
+    queued_images_ -= r.count;
+    if (Connection* c = find(r.connection_id)) {
+      --c->owed;
+      reply_http_error(*c, 404, "model version " + std::to_string(r.http->pinned_version) + " is no longer served");
+      resume_http(*c);
+    }
+    return;
+  }
+  const ServingModel& model = *chosen;
   ++batches_run_;
   awaited_ = 0;
-  // Take whole requests from the front while they fit; a request whose
-  // pixel count no longer fits the model (a reload changed the shape while
-  // it waited) is taken but answered with an error instead.
+  // Take whole requests for the same model from the front while they fit; a
+  // request whose pixel count no longer fits the model (a reload changed the
+  // shape while it waited) is taken but answered with an error instead.
   size_t taken = 0;
   int images = 0;
   std::vector<bool> fits;
   while (taken < queue_.size()) {
     const QueuedPredict& r = queue_[taken];
+    if (model_for(r) != chosen) break;
     size_t element = r.format == PixelFormat::uint8 ? 1 : 4;
     bool ok = r.pixels.size() == static_cast<size_t>(r.count) * model.pixels * element;
     if (ok && images + r.count > options_.max_batch) break;
@@ -109,7 +131,14 @@ void Server::EventLoop::run_one_batch() {
   for (size_t i = 0; i < taken; ++i) {
     const QueuedPredict& r = queue_[i];
     Connection* c = find(r.connection_id);
-    if (c) {
+    if (c && r.http) {
+      --c->owed;
+      answer_http_predict(*c, r, model, logits,
+                          !fits[i] ? "the model's input shape changed on reload" : failure);
+      http_answered_.push_back(c->id);
+      start_awaiting(*c);
+      answered_receipts_.push_back(r.received);
+    } else if (c) {
       --c->owed;
       if (!fits[i])
         reply_error(*c, type, r.request_id, Status::wrong_image_size, "the model's input shape changed on reload");
@@ -127,6 +156,10 @@ void Server::EventLoop::run_one_batch() {
   }
   for (size_t i = 0; i < taken; ++i) queued_images_ -= queue_[i].count;
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
+  // Now that the queue is settled, the answered HTTP connections may take their next requests.
+  for (uint64_t id : http_answered_)
+    if (Connection* c = find(id)) resume_http(*c);
+  http_answered_.clear();
 }
 
 // The first of `count` images with a logit that is NaN or infinite, or -1.

@@ -3,6 +3,7 @@
 // answers not yet written, and what the server still owes it.
 #pragma once
 
+#include "serve/http_request.h"
 #include "serve/tls.h"
 
 #include <chrono>
@@ -21,6 +22,11 @@ struct Connection {
   uint64_t id = 0;
   std::string peer;  // "address:port", for log lines
   std::unique_ptr<tls::Session> tls;  // with --tls-cert: all bytes go through it
+  // On the HTTP port: the request being read (null on the TCP port). Its
+  // requests are taken one at a time, the next once the last is answered,
+  // so that pipelined requests are answered in order.
+  std::unique_ptr<HttpRequestReader> http;
+  bool http_done = false;  // a response that ends the connection is queued: take no more requests
 
   // Received bytes; [input_begin, input_end) is not parsed yet.
   std::vector<uint8_t> input;
@@ -33,7 +39,7 @@ struct Connection {
 
   Clock::time_point last_progress;  // last byte read or written
   Clock::time_point frame_started;  // first byte of the unparsed frame, when there is one
-  int owed = 0;                     // queued PREDICTs and a running RELOAD
+  int owed = 0;                     // queued PREDICTs (HTTP infers) and a running RELOAD (load)
   bool reading_done = false;        // framing error, peer closed or draining: read no more
   bool read_wants_write = false;    // TLS: the last read stopped until the socket is writable
   bool queued_for_flush = false;    // already in the I/O thread's list of connections to write

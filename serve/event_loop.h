@@ -1,10 +1,13 @@
 // Internal to the server: the state and members of Server::EventLoop,
-// implemented in server.cpp (setup, the loop, connections, requests) and
-// batching.cpp (dynamic batching). Not for other includers.
+// implemented in server.cpp (setup, the loop, connections), tcp_requests.cpp
+// (the TCP protocol's requests, reloads), http_routes.cpp (the HTTP port's
+// requests) and batching.cpp (dynamic batching). Not for other includers.
 #pragma once
 
 #include "serve/connection.h"
-#include "serve/metrics_http.h"
+#include "serve/http_infer.h"
+#include "serve/http_request.h"
+#include "serve/http_response.h"
 #include "serve/model_registry.h"
 #include "serve/protocol.h"
 #include "serve/server.h"
@@ -12,7 +15,9 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -27,10 +32,25 @@ namespace gc::serve {
 constexpr uint64_t kListenId = 0;
 constexpr uint64_t kWakeId = 1;
 constexpr uint64_t kSignalId = 2;
+constexpr uint64_t kHttpListenId = 3;
 constexpr uint64_t kFirstConnectionId = 16;
 
 inline uint16_t response_type(protocol::MessageType type) {
   return static_cast<uint16_t>(type) | protocol::kResponseBit;
+}
+
+// The values a float32 PREDICT (an FP32 infer) may send: what normalising
+// 0..255 gives, widened by 1% of that span on each side for the client's own
+// rounding. Anything further out is no normalised image, and could overflow
+// the model's arithmetic into a non-finite answer.
+struct Float32Range {
+  double low, high;
+};
+
+inline Float32Range float32_range(const Normalisation& n) {
+  double a = n.apply(0), b = n.apply(255);
+  double margin = 0.01 * std::abs(b - a);
+  return {std::min(a, b) - margin, std::max(a, b) + margin};
 }
 
 struct QueuedPredict {
@@ -41,6 +61,7 @@ struct QueuedPredict {
   int count;
   std::vector<uint8_t> pixels;
   Clock::time_point received;
+  std::shared_ptr<const HttpInferAsk> http;  // an HTTP infer request; null for a TCP PREDICT
 };
 
 // Who asked for the load that is running: a connection, or SIGHUP.
@@ -49,6 +70,7 @@ struct PendingReload {
   uint64_t request_id = 0;
   bool from_signal = false;
   std::string peer;  // for the audit line: the connection's address, or "SIGHUP"
+  bool http = false;  // the connection asked over HTTP
 };
 
 class Server::EventLoop {
@@ -63,8 +85,8 @@ class Server::EventLoop {
   }
 
   int port = 0;
+  int http_port = -1;
   ServerStats stats;
-  std::unique_ptr<MetricsHttpServer> http;
 
  private:
   // ---- events
@@ -76,7 +98,7 @@ class Server::EventLoop {
   void wake();
   void drain_wake_fd();
   void handle_signals();
-  void accept_connections();
+  void accept_connections(bool http);  // from the HTTP port, or the TCP port
   void read_from(Connection& c);
   bool send_pending(Connection& c);  // writes what it can; false on a write error
   void finish_write(Connection& c);  // compacts the output buffer, then settles
@@ -94,12 +116,37 @@ class Server::EventLoop {
   void handle_request(Connection& c, const protocol::FrameHeader& header, std::span<const uint8_t> payload);
   void handle_predict(Connection& c, uint64_t request_id, std::span<const uint8_t> payload);
   void handle_reload(Connection& c, uint64_t request_id, std::span<const uint8_t> payload);
+  // Why a reload (action "load" or "roll_back") with this token is refused, after counting and logging it; null: allowed.
+  const char* reload_refusal(const std::string& token, const char* action, const std::string& peer,
+                             const std::string& path);
+  bool roll_back_model(const std::string& peer);  // false: no previous model
   void start_reload_from_signal();
   void finish_reload();
   void reply_error(Connection& c, uint16_t type, uint64_t request_id, protocol::Status status, const std::string& message);
   std::string info_json() const;
 
+  // ---- the HTTP port (http_routes.cpp, http_admin.cpp)
+  void parse_http_requests(Connection& c);
+  void handle_http_request(Connection& c, const HttpRequest& request);
+  // Queues a response; it closes the connection once written when the
+  // connection takes no more requests (http_done).
+  void reply_http(Connection& c, int status, std::string_view body, std::string_view content_type = kJson,
+                  size_t inference_header_bytes = 0);
+  void reply_http_error(Connection& c, int status, const std::string& message);
+  void handle_http_model_route(Connection& c, const HttpRequest& request, const std::vector<std::string_view>& parts);
+  void handle_http_infer(Connection& c, const HttpRequest& request, const ServingModel& model, int64_t pinned);
+  void handle_http_admin(Connection& c, const HttpRequest& request, const std::vector<std::string_view>& parts);
+  // The model that version names (current or previous), or null.
+  const ServingModel* http_model(std::string_view name, std::optional<int64_t> version) const;
+  std::string http_model_metadata(const ServingModel& model) const;
+  void answer_http_predict(Connection& c, const QueuedPredict& request, const ServingModel& model,
+                           const float* logits, const std::string& failure);
+  void resume_http(Connection& c);  // its answer is queued: take its next pipelined request
+
   // ---- batching
+  // The model a queued request runs on: the current one, or the version it
+  // was pinned to if that is the previous one; null when neither is.
+  const ServingModel* model_for(const QueuedPredict& request) const;
   void run_batches(bool run_all);
   bool batch_should_wait() const;  // the front of a non-empty queue may wait for a fuller batch
   void run_one_batch();
@@ -116,7 +163,8 @@ class Server::EventLoop {
   std::unique_ptr<ModelRegistry> registry_;
   std::unique_ptr<tls::Context> tls_;  // null: plaintext
   uint32_t max_payload_ = 0;
-  int epoll_fd_ = -1, listen_fd_ = -1, wake_fd_ = -1, signal_fd_ = -1;
+  int epoll_fd_ = -1, listen_fd_ = -1, http_listen_fd_ = -1, wake_fd_ = -1, signal_fd_ = -1;
+  HttpLimits http_limits_;
 
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   uint64_t next_connection_id_ = kFirstConnectionId;
@@ -133,6 +181,7 @@ class Server::EventLoop {
   int awaited_ = 0;
   std::vector<float> batch_images_, batch_logits_, probabilities_;
   std::vector<Clock::time_point> answered_receipts_;  // latencies to record once written
+  std::vector<uint64_t> http_answered_;  // HTTP connections the running batch answered
 
   std::optional<PendingReload> pending_reload_;
   std::atomic<bool> stop_requested_{false};

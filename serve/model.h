@@ -66,4 +66,11 @@ struct ModelRefused : std::runtime_error {
 // for a missing, corrupt or incompatible file. Called on the loader thread.
 using ModelLoader = std::function<std::shared_ptr<const InferenceModel>(const std::string& path)>;
 
+// Turns a grayscale picture of one digit (`width` × `height` bytes) into one
+// model input image of uint8 pixels, as the training data was prepared
+// (tools/data/preprocess.h for the real server). Throws std::exception with
+// the reason for a picture it cannot use (a blank one). Called on the I/O
+// thread, for HTTP infer requests that ask for it (docs/HTTP.md).
+using ImagePreprocessor = std::function<std::vector<uint8_t>(const uint8_t* gray, int width, int height)>;
+
 }  // namespace gc::serve

@@ -1,5 +1,6 @@
 #include "serve/reload_token.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -28,6 +29,13 @@ std::string read_reload_token(const std::string& token_file) {
   std::string token = trimmed(contents.str());
   if (token.empty()) throw std::runtime_error("the token file " + token_file + " is empty");
   return token;
+}
+
+bool tokens_equal(std::string_view given, std::string_view expected) {
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < given.size(); ++i)
+    difference |= static_cast<unsigned char>(given[i] ^ expected[i % std::max<size_t>(expected.size(), 1)]);
+  return difference == 0;
 }
 
 }  // namespace gc::serve

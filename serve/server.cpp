@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
 #include <omp.h>
 
 #include <algorithm>
@@ -48,45 +47,21 @@ std::runtime_error system_error(const std::string& what) {
   return std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-// Compares without an early exit, so the time taken does not reveal how
-// much of a guessed token was right.
-bool tokens_equal(std::string_view given, std::string_view expected) {
-  unsigned char difference = given.size() == expected.size() ? 0 : 1;
-  for (size_t i = 0; i < given.size(); ++i)
-    difference |= static_cast<unsigned char>(given[i] ^ expected[i % std::max<size_t>(expected.size(), 1)]);
-  return difference == 0;
-}
-
-const char* action_name(protocol::ReloadAction action) {
-  return action == protocol::ReloadAction::roll_back ? "roll_back" : "load";
-}
-
-// The values a float32 PREDICT may send: what normalising 0..255 gives,
-// widened by 1% of that span on each side for the client's own rounding.
-// Anything further out is no normalised image, and could overflow the
-// model's arithmetic into a non-finite answer.
-struct Float32Range {
-  double low, high;
-};
-
-Float32Range float32_range(const Normalisation& n) {
-  double a = n.apply(0), b = n.apply(255);
-  double margin = 0.01 * std::abs(b - a);
-  return {std::min(a, b) - margin, std::max(a, b) + margin};
-}
-
-std::optional<std::string> float32_pixel_out_of_range(std::span<const uint8_t> pixels, Float32Range range) {
-  protocol::ByteReader floats(pixels);
-  for (size_t i = 0; i < pixels.size() / 4; ++i) {
-    float v = floats.f32();
-    if (!(v >= range.low && v <= range.high)) {
-      char text[160];
-      std::snprintf(text, sizeof text, "float32 pixel %zu is %g, outside the normalised range [%g, %g] (INFO input)",
-                    i, static_cast<double>(v), range.low, range.high);
-      return text;
-    }
+// A non-blocking listening socket bound to `address`; `address` becomes the bound one.
+int open_listener(SocketAddress& address) {
+  int fd = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw system_error("socket");
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, address.get(), address.length) != 0) {
+    auto error = system_error("bind " + address_name(address));
+    ::close(fd);
+    throw error;
   }
-  return std::nullopt;
+  if (listen(fd, 1024) != 0) throw system_error("listen");
+  address.length = sizeof address.storage;
+  getsockname(fd, address.get(), &address.length);
+  return fd;
 }
 
 }  // namespace
@@ -145,27 +120,23 @@ Server::EventLoop::EventLoop(ServerOptions options, ModelLoader loader, const st
   if (wake_fd_ < 0) throw system_error("eventfd");
   watch(wake_fd_, kWakeId, EPOLLIN);
 
-  listen_fd_ = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) throw system_error("socket");
-  int one = 1;
-  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(listen_fd_, address.get(), address.length) != 0)
-    throw system_error("bind " + address_name(address));
-  if (listen(listen_fd_, 1024) != 0) throw system_error("listen");
-  address.length = sizeof address.storage;
-  getsockname(listen_fd_, address.get(), &address.length);
+  listen_fd_ = open_listener(address);
   port = port_of(address);
   watch(listen_fd_, kListenId, EPOLLIN);
+  if (options_.http_port >= 0) {
+    SocketAddress http_address = listen_address(options_.bind_address, options_.http_port);
+    http_listen_fd_ = open_listener(http_address);
+    http_port = port_of(http_address);
+    watch(http_listen_fd_, kHttpListenId, EPOLLIN);
+    http_limits_.max_body_bytes = options_.http_max_body_bytes;
+  }
 
   if (signal_fd_ >= 0) watch(signal_fd_, kSignalId, EPOLLIN);
-  if (options_.http_port >= 0)
-    http = std::make_unique<MetricsHttpServer>(stats, options_.bind_address, options_.http_port,
-                                               options_.tls_cert_file, options_.tls_key_file);
 }
 
 Server::EventLoop::~EventLoop() {
   for (auto& [id, c] : connections_) ::close(c->fd);
-  for (int fd : {listen_fd_, wake_fd_, signal_fd_, epoll_fd_})
+  for (int fd : {listen_fd_, http_listen_fd_, wake_fd_, signal_fd_, epoll_fd_})
     if (fd >= 0) ::close(fd);
 }
 
@@ -173,10 +144,10 @@ Server::EventLoop::~EventLoop() {
 // the loop
 
 void Server::EventLoop::run() {
-  if (http) http->start();
   const ServingModel& model = registry_->current();
   log_event({{"event", "serving"},
              {"port", std::to_string(port)},
+             {"http_port", std::to_string(http_port)},
              {"model", model.path},
              {"version", std::to_string(model.version)},
              {"max_batch", std::to_string(options_.max_batch)}});
@@ -194,7 +165,6 @@ void Server::EventLoop::run() {
   std::vector<uint64_t> left;
   for (auto& [id, c] : connections_) left.push_back(id);
   for (uint64_t id : left) close_connection(*find(id), "drain timeout");
-  if (http) http->stop();
   log_event({{"event", "stopped"}, {"unanswered_connections", std::to_string(left.size())}});
 }
 
@@ -232,7 +202,7 @@ int Server::EventLoop::wait_for_events(std::vector<epoll_event>& events) {
 
 void Server::EventLoop::handle_event(const epoll_event& event) {
   uint64_t id = event.data.u64;
-  if (id == kListenId) return accept_connections();
+  if (id == kListenId || id == kHttpListenId) return accept_connections(id == kHttpListenId);
   if (id == kWakeId) {
     drain_wake_fd();
     if (stop_requested_.load()) begin_drain();
@@ -286,12 +256,13 @@ Connection* Server::EventLoop::find(uint64_t id) {
   return it == connections_.end() ? nullptr : it->second.get();
 }
 
-void Server::EventLoop::accept_connections() {
+void Server::EventLoop::accept_connections(bool http) {
   if (draining_ || now_ < accept_paused_until_) return;
+  const int listener = http ? http_listen_fd_ : listen_fd_;
   for (;;) {
     SocketAddress address;
     address.length = sizeof address.storage;
-    int fd = accept4(listen_fd_, address.get(), &address.length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(listener, address.get(), &address.length, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -299,9 +270,11 @@ void Server::EventLoop::accept_connections() {
         log_event({{"event", "accept_paused"}, {"error", std::strerror(errno)}});
         accept_paused_until_ = now_ + kAcceptPauseOnFdExhaustion;
         next_timeout_check_ = std::min(next_timeout_check_, accept_paused_until_);
-        epoll_event ev{};
-        ev.data.u64 = kListenId;
-        epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+        for (auto [fd, id] : {std::pair{listen_fd_, kListenId}, std::pair{http_listen_fd_, kHttpListenId}}) {
+          epoll_event ev{};
+          ev.data.u64 = id;
+          if (fd >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+        }
       }
       return;
     }
@@ -312,8 +285,11 @@ void Server::EventLoop::accept_connections() {
       // spend on it the CPU the server is short of.
       if (!tls_) {
         std::vector<uint8_t> refusal;
-        protocol::append_error(refusal, protocol::kFramingErrorType, 0, Status::overloaded,
-                               "too many connections");
+        if (http)
+          append_http_response(refusal, 503, kJson, json_error("too many connections"), true);
+        else
+          protocol::append_error(refusal, protocol::kFramingErrorType, 0, Status::overloaded,
+                                 "too many connections");
         ssize_t ignored = send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
         (void)ignored;
       }
@@ -330,6 +306,7 @@ void Server::EventLoop::accept_connections() {
     c->fd = fd;
     c->id = next_connection_id_++;
     c->peer = std::move(peer);
+    if (http) c->http = std::make_unique<HttpRequestReader>(http_limits_);
     if (tls_) {
       try {
         c->tls = std::make_unique<tls::Session>(*tls_, fd, tls::Session::Role::accept);
@@ -371,11 +348,15 @@ void Server::EventLoop::read_from(Connection& c) {
     IoResult r = c.tls ? c.tls->read(into, space) : socket_read(c.fd, into, space);
     if (handshaking && c.tls->handshake_done()) c.last_progress = now_;
     if (r.state == IoState::ok) {
-      if (c.unparsed().empty()) c.frame_started = now_;  // the first byte of a new frame
+      if (c.unparsed().empty() && !(c.http && c.http->mid_request()))
+        c.frame_started = now_;  // the first byte of a new frame or HTTP request
       c.input_end += r.bytes;
       c.last_progress = now_;
       budget -= std::min(budget, r.bytes);
-      parse_frames(c);
+      if (c.http)
+        parse_http_requests(c);
+      else
+        parse_frames(c);
       if (r.bytes < space) break;  // the socket (or the session) is empty
     } else if (r.state == IoState::want_read) {
       break;
@@ -496,10 +477,12 @@ void Server::EventLoop::close_connection(Connection& c, const char* reason, cons
 void Server::EventLoop::check_timeouts() {
   if (accept_paused_until_ != Clock::time_point{} && now_ >= accept_paused_until_ && !draining_) {
     accept_paused_until_ = {};
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = kListenId;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+    for (auto [fd, id] : {std::pair{listen_fd_, kListenId}, std::pair{http_listen_fd_, kHttpListenId}}) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = id;
+      if (fd >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+    }
   }
   if (options_.idle_timeout_ms == 0) {
     next_timeout_check_ = Clock::time_point::max();
@@ -532,10 +515,20 @@ void Server::EventLoop::check_timeouts() {
 // frame is under way this deadline replaces the idle timeout: a client
 // sending at least that fast may pause, one sending slower cannot keep the
 // connection by trickling bytes.
+// An HTTP request is held to the same rule, its body's declared length in
+// place of the payload's; while an earlier request's answer is owed, its
+// bytes wait unread and have no deadline.
 std::optional<Clock::time_point> Server::EventLoop::frame_deadline(const Connection& c) const {
   auto bytes = c.unparsed();
-  if (bytes.empty() || c.reading_done || !(c.epoll_events & EPOLLIN)) return std::nullopt;
+  if (c.reading_done || !(c.epoll_events & EPOLLIN)) return std::nullopt;
   std::chrono::duration<double> allowed = std::chrono::milliseconds(options_.idle_timeout_ms);
+  if (c.http) {
+    if (c.owed > 0 || (bytes.empty() && !c.http->mid_request())) return std::nullopt;
+    allowed += std::chrono::duration<double>(static_cast<double>(c.http->declared_body_bytes()) /
+                                             options_.min_frame_bytes_per_s);
+    return c.frame_started + std::chrono::duration_cast<Clock::duration>(allowed);
+  }
+  if (bytes.empty()) return std::nullopt;
   auto header = protocol::parse_header(bytes, max_payload_);
   if (header.state == protocol::HeaderParse::State::complete)
     allowed += std::chrono::duration<double>(static_cast<double>(header.header.payload_length) /
@@ -548,9 +541,12 @@ void Server::EventLoop::begin_drain() {
   draining_ = true;
   stats.draining.store(true);
   drain_deadline_ = now_ + std::chrono::milliseconds(options_.drain_timeout_ms);
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-  ::close(listen_fd_);
-  listen_fd_ = -1;
+  for (int* fd : {&listen_fd_, &http_listen_fd_}) {
+    if (*fd < 0) continue;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, *fd, nullptr);
+    ::close(*fd);
+    *fd = -1;
+  }
   log_event({{"event", "draining"}, {"connections", std::to_string(connections_.size())},
              {"queued_images", std::to_string(queued_images_)}});
   // Take in what every connection has already sent, then read no more.
@@ -566,214 +562,13 @@ void Server::EventLoop::begin_drain() {
 }
 
 // ============================================================================
-// requests
-
-void Server::EventLoop::parse_frames(Connection& c) {
-  for (;;) {
-    auto bytes = c.unparsed();
-    if (bytes.empty()) return;
-    auto parsed = protocol::parse_header(bytes, max_payload_);
-    if (parsed.state == protocol::HeaderParse::State::need_more) return;
-    if (parsed.state == protocol::HeaderParse::State::framing_error) {
-      // The stream cannot be trusted past this point: answer, read no more, close once written.
-      reply_error(c, protocol::kFramingErrorType, parsed.header.request_id, parsed.error, parsed.message);
-      c.reading_done = true;
-      c.input_begin = c.input_end = 0;
-      return;
-    }
-    size_t frame_size = protocol::kHeaderSize + parsed.header.payload_length;
-    if (bytes.size() < frame_size) {
-      c.reserve_input(frame_size - bytes.size());  // room for the rest of this frame
-      return;
-    }
-    handle_request(c, parsed.header, bytes.subspan(protocol::kHeaderSize, parsed.header.payload_length));
-    c.input_begin += frame_size;
-    c.frame_started = now_;  // any bytes left begin the next frame, read just now
-  }
-}
-
-void Server::EventLoop::handle_request(Connection& c, const protocol::FrameHeader& header,
-                                       std::span<const uint8_t> payload) {
-  stats.count_request(header.type);
-  auto type = static_cast<MessageType>(header.type);
-  bool takes_empty_payload = type == MessageType::info || type == MessageType::stats || type == MessageType::health;
-  if (takes_empty_payload && !payload.empty())
-    return reply_error(c, header.type | protocol::kResponseBit, header.request_id, Status::malformed,
-                       std::string(protocol::message_type_name(header.type)) + " takes an empty payload, got " +
-                           std::to_string(payload.size()) + " bytes");
-  switch (type) {
-    case MessageType::predict:
-      return handle_predict(c, header.request_id, payload);
-    case MessageType::reload:
-      return handle_reload(c, header.request_id, payload);
-    case MessageType::info:
-      protocol::append_json_response(c.output, MessageType::info, header.request_id, info_json());
-      break;
-    case MessageType::stats:
-      protocol::append_json_response(c.output, MessageType::stats, header.request_id, stats.to_json());
-      break;
-    case MessageType::health:
-      protocol::append_health_response(
-          c.output, header.request_id, draining_ ? protocol::HealthState::draining : protocol::HealthState::serving,
-          registry_->current().version);
-      break;
-    default:
-      return reply_error(c, header.type | protocol::kResponseBit, header.request_id, Status::unknown_type,
-                         "unknown message type " + std::to_string(header.type));
-  }
-  queue_flush(c);
-}
-
-void Server::EventLoop::reply_error(Connection& c, uint16_t type, uint64_t request_id, Status status,
-                                    const std::string& message) {
-  protocol::append_error(c.output, type, request_id, status, message);
-  stats.count_error(status);
-  log_event({{"event", "request_error"},
-             {"conn", std::to_string(c.id)},
-             {"peer", c.peer},
-             {"request_id", std::to_string(request_id)},
-             {"status", protocol::status_name(status)},
-             {"msg", message}});
-  queue_flush(c);
-}
-
-void Server::EventLoop::handle_predict(Connection& c, uint64_t request_id, std::span<const uint8_t> payload) {
-  const uint16_t type = response_type(MessageType::predict);
-  auto decoded = protocol::decode_predict(payload);
-  if (!decoded.value) return reply_error(c, type, request_id, decoded.error, decoded.message);
-  const protocol::PredictRequest& request = *decoded.value;
-  const ServingModel& model = registry_->current();
-  if (request.count > options_.max_batch)
-    return reply_error(c, type, request_id, Status::wrong_image_count,
-                       std::to_string(request.count) + " images, at most " + std::to_string(options_.max_batch) +
-                           " per request");
-  if (request.shape != model.shape)
-    return reply_error(c, type, request_id, Status::wrong_image_size,
-                       "image shape " + std::to_string(request.shape[0]) + "x" + std::to_string(request.shape[1]) +
-                           "x" + std::to_string(request.shape[2]) + ", the model takes " +
-                           std::to_string(model.shape[0]) + "x" + std::to_string(model.shape[1]) + "x" +
-                           std::to_string(model.shape[2]));
-  if (request.format == PixelFormat::float32)
-    if (auto problem = float32_pixel_out_of_range(request.pixels, float32_range(model.model->normalisation())))
-      return reply_error(c, type, request_id, Status::malformed, *problem);
-  if (queued_images_ + request.count > options_.max_queue)
-    return reply_error(c, type, request_id, Status::overloaded, "request queue is full");
-  queue_.push_back({c.id, request_id, request.format, request.want_logits, request.count,
-                    std::vector<uint8_t>(request.pixels.begin(), request.pixels.end()), now_});
-  queued_images_ += request.count;
-  ++c.owed;
-  stop_awaiting(c);
-}
-
-void Server::EventLoop::handle_reload(Connection& c, uint64_t request_id, std::span<const uint8_t> payload) {
-  const uint16_t type = response_type(MessageType::reload);
-  auto decoded = protocol::decode_reload(payload);
-  if (!decoded.value) return reply_error(c, type, request_id, decoded.error, decoded.message);
-  const protocol::ReloadRequest& request = *decoded.value;
-  const char* token_problem = options_.reload_token.empty()                        ? "reload is disabled: the server has no token"
-                              : !tokens_equal(request.token, options_.reload_token) ? "wrong reload token"
-                                                                                    : nullptr;
-  if (token_problem) {
-    stats.reloads_bad_token.fetch_add(1, std::memory_order_relaxed);
-    log_event({{"event", "reload"}, {"action", action_name(request.action)}, {"status", "refused_token"},
-               {"peer", c.peer}, {"path", request.path}, {"error", token_problem}});
-    return reply_error(c, type, request_id, Status::not_authorised, token_problem);
-  }
-  if (registry_->loading())
-    return reply_error(c, type, request_id, Status::reload_failed, "a reload is already running");
-
-  if (request.action == protocol::ReloadAction::roll_back) {
-    int64_t before = registry_->current().version;
-    if (!registry_->roll_back())
-      return reply_error(c, type, request_id, Status::reload_failed, "no previous model to roll back to");
-    const ServingModel& now_serving = registry_->current();
-    stats.model_version = now_serving.version;
-    stats.reloads_ok.fetch_add(1, std::memory_order_relaxed);
-    stats.roll_backs.fetch_add(1, std::memory_order_relaxed);
-    log_event({{"event", "reload"}, {"action", "roll_back"}, {"status", "ok"}, {"peer", c.peer},
-               {"path", now_serving.path}, {"checksum", now_serving.model->file_checksum()},
-               {"signer", now_serving.model->signer()}, {"version", std::to_string(now_serving.version)},
-               {"replaced_version", std::to_string(before)}});
-    protocol::append_reload_response(c.output, request_id, now_serving.version, registry_->previous()->version);
-    return queue_flush(c);
-  }
-  registry_->start_load(request.path, [this] { wake(); });
-  pending_reload_ = PendingReload{c.id, request_id, false, c.peer};
-  ++c.owed;
-  log_event({{"event", "reload_started"}, {"path", request.path}, {"conn", std::to_string(c.id)}, {"peer", c.peer}});
-}
-
-void Server::EventLoop::start_reload_from_signal() {
-  if (draining_ || registry_->loading()) {
-    log_event({{"event", "reload_skipped"}, {"reason", draining_ ? "draining" : "a reload is already running"}});
-    return;
-  }
-  std::string path = registry_->current().path;
-  registry_->start_load(path, [this] { wake(); });
-  pending_reload_ = PendingReload{0, 0, true, "SIGHUP"};
-  log_event({{"event", "reload_started"}, {"path", path}, {"trigger", "SIGHUP"}});
-}
-
-void Server::EventLoop::finish_reload() {
-  auto outcome = registry_->finish_load();
-  if (!outcome || !pending_reload_) return;
-  PendingReload asker = *pending_reload_;
-  pending_reload_.reset();
-  Connection* c = asker.from_signal ? nullptr : find(asker.connection_id);
-  if (c) --c->owed;
-  const uint16_t type = response_type(MessageType::reload);
-  if (outcome->ok) {
-    const ServingModel& now_serving = registry_->current();
-    int64_t previous = registry_->previous() ? registry_->previous()->version : -1;
-    stats.model_version = now_serving.version;
-    stats.reloads_ok.fetch_add(1, std::memory_order_relaxed);
-    log_event({{"event", "reload"}, {"action", "load"}, {"status", "ok"}, {"peer", asker.peer},
-               {"path", outcome->path}, {"checksum", now_serving.model->file_checksum()},
-               {"signer", now_serving.model->signer()}, {"version", std::to_string(now_serving.version)},
-               {"replaced_version", std::to_string(previous)}});
-    if (c) {
-      protocol::append_reload_response(c->output, asker.request_id, now_serving.version, previous);
-      queue_flush(*c);
-    }
-  } else {
-    (outcome->refused ? stats.reloads_untrusted : stats.reloads_failed).fetch_add(1, std::memory_order_relaxed);
-    log_event({{"event", "reload"}, {"action", "load"}, {"status", outcome->refused ? "refused_model" : "failed"},
-               {"peer", asker.peer}, {"path", outcome->path}, {"error", outcome->error},
-               {"still_serving", std::to_string(registry_->current().version)}});
-    if (c) reply_error(*c, type, asker.request_id, Status::reload_failed, outcome->error);
-  }
-}
-
-std::string Server::EventLoop::info_json() const {
-  const ServingModel& m = registry_->current();
-  nlohmann::json j;
-  j["name"] = m.model->name();
-  j["version"] = m.version;
-  j["architecture"] = m.model->architecture();
-  j["precision"] = m.model->precision();
-  j["labels"] = m.model->labels();
-  Normalisation n = m.model->normalisation();
-  Float32Range range = float32_range(n);
-  j["input"] = {{"channels", m.shape[0]},
-                {"height", m.shape[1]},
-                {"width", m.shape[2]},
-                {"formats", {"uint8", "float32"}},
-                {"normalisation", {{"scale", n.scale}, {"mean", n.mean}, {"std", n.std}}},
-                {"float32_range", {range.low, range.high}}};
-  j["max_images_per_request"] = options_.max_batch;
-  j["max_payload_bytes"] = max_payload_;
-  j["previous_version"] = registry_->previous() ? registry_->previous()->version : -1;
-  return j.dump();
-}
-
-// ============================================================================
 // the public face
 
 Server::Server(ServerOptions options, ModelLoader loader, const std::string& model_path)
     : loop_(std::make_unique<EventLoop>(std::move(options), std::move(loader), model_path)) {}
 Server::~Server() = default;
 int Server::port() const { return loop_->port; }
-int Server::http_port() const { return loop_->http ? loop_->http->port() : -1; }
+int Server::http_port() const { return loop_->http_port; }
 void Server::run() { loop_->run(); }
 void Server::stop() { loop_->stop(); }
 const ServerStats& Server::stats() const { return loop_->stats; }

@@ -8,9 +8,10 @@
 // with non-blocking writes from per-connection output buffers. The model's
 // forward pass may itself use the other cores; the answers' writes are
 // shared with those same OpenMP threads, which sleep while a batch gathers.
-// Loading a new model runs on a side thread; the optional HTTP metrics
-// endpoint has its own thread. The loop is serve/event_loop.h, implemented
-// in server.cpp and batching.cpp.
+// Loading a new model runs on a side thread. The optional HTTP port (the
+// Open Inference Protocol, /metrics, the page: docs/HTTP.md) is served by
+// the same loop, its infer requests joining the same batches. The loop is
+// serve/event_loop.h.
 #pragma once
 
 #include "serve/model.h"
@@ -38,7 +39,9 @@ struct ServerOptions {
   size_t max_output_bytes = 4 << 20; // stop reading a connection whose unread answers exceed this
   std::string reload_token;          // empty: every RELOAD is refused
   bool handle_signals = false;       // SIGTERM/SIGINT drain and stop, SIGHUP reloads the model file
-  int http_port = -1;                // -1: no HTTP endpoint, 0: a free port
+  int http_port = -1;                // -1: no HTTP port, 0: a free port
+  size_t http_max_body_bytes = 8 << 20;  // larger HTTP request bodies get 413
+  ImagePreprocessor preprocessor;    // for HTTP infers with "preprocess" (none: refused)
   int drain_timeout_ms = 5000;       // at shutdown, the longest to wait for answers to be written
   // TLS on the TCP port and the HTTP endpoint (serve/tls.h): both files or neither.
   std::string tls_cert_file;         // PEM certificate chain, the server's first

@@ -94,6 +94,8 @@ std::string ServerStats::to_json() const {
                   {"untrusted_model", load(reloads_untrusted)},
                   {"bad_token", load(reloads_bad_token)},
                   {"roll_backs", load(roll_backs)}};
+  j["http"]["requests"] = load(http_requests);
+  for (int k = 2; k <= 5; ++k) j["http"]["responses"][std::to_string(k) + "xx"] = load(http_responses[k]);
   return j.dump();
 }
 
@@ -146,6 +148,11 @@ std::string ServerStats::to_prometheus() const {
       << "gradcore_reloads_total{outcome=\"bad_token\"} " << load(reloads_bad_token) << '\n';
   metric("gradcore_roll_backs_total", "counter", "RELOADs that rolled back to the previous model.");
   out << "gradcore_roll_backs_total " << load(roll_backs) << '\n';
+  metric("gradcore_http_requests_total", "counter", "Requests on the HTTP port.");
+  out << "gradcore_http_requests_total " << load(http_requests) << '\n';
+  metric("gradcore_http_responses_total", "counter", "Responses on the HTTP port, by status class.");
+  for (int k = 2; k <= 5; ++k)
+    out << "gradcore_http_responses_total{code=\"" << k << "xx\"} " << load(http_responses[k]) << '\n';
   metric("gradcore_model_version", "gauge", "Version of the model now serving.");
   out << "gradcore_model_version " << model_version.load(std::memory_order_relaxed) << '\n';
   return out.str();

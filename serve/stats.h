@@ -1,10 +1,12 @@
-// Server counters and histograms. Written by the I/O thread, read by STATS and
-// by the HTTP /metrics thread: every cell is a relaxed atomic, so a reader
-// sees each number exact but the set of them from slightly different moments.
+// Server counters and histograms. Written by the I/O thread, read by STATS,
+// /metrics and any thread holding Server::stats(): every cell is a relaxed
+// atomic, so a reader sees each number exact but the set of them from
+// slightly different moments.
 #pragma once
 
 #include "serve/protocol.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -68,10 +70,17 @@ struct ServerStats {
   Counter reloads_untrusted{0};  // refused: unsigned, tampered or untrusted signer
   Counter reloads_bad_token{0};  // RELOAD with a wrong token, or none configured
   Counter roll_backs{0};
+  // The HTTP port: requests, and responses by status class ([2]: 2xx ... [5]: 5xx).
+  // Infer requests count as PREDICT in `requests` too, images and latency alike.
+  Counter http_requests{0};
+  std::array<Counter, 6> http_responses{};
   std::atomic<int64_t> model_version{0};
   std::atomic<bool> draining{false};
 
   void count_request(uint16_t type);
+  void count_http_response(int status) {
+    http_responses[std::clamp(status / 100, 0, 5)].fetch_add(1, std::memory_order_relaxed);
+  }
   void count_error(protocol::Status status) {
     errors[static_cast<int>(status)].fetch_add(1, std::memory_order_relaxed);
   }

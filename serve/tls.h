@@ -38,8 +38,8 @@ class Context {
   ssl_ctx_st* ctx_;
 };
 
-// What Context::server sets up, on a context made elsewhere (cpp-httplib's
-// SSLServer makes its own). Throws like Context::server.
+// What Context::server sets up, on a context made elsewhere. Throws like
+// Context::server.
 void configure_server(ssl_ctx_st* ctx, const std::string& cert_file, const std::string& key_file);
 
 class Session {

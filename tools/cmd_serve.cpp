@@ -1,6 +1,6 @@
-// `gradcore serve --model FILE --port 7878 ...`: serve the digit classifier
-// over TCP (docs/PROTOCOL.md). SIGTERM/SIGINT drain and exit 0; SIGHUP
-// reloads the model file.
+// `gradcore serve --model FILE --port 7878 [--http-port 8080] ...`: serve the
+// digit classifier over TCP (docs/PROTOCOL.md) and HTTP (docs/HTTP.md).
+// SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the model file.
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -15,6 +15,7 @@
 #include "serve/reload_token.h"
 #include "serve/server.h"
 #include "tools/command.h"
+#include "tools/data/preprocess.h"
 #include "tools/trusted_keys.h"
 
 namespace gc::tools {
@@ -98,6 +99,12 @@ void serve_command(const ServeArgs& args) {
   serve::ServerOptions options = args.server;
   options.reload_token = serve::read_reload_token(args.token_file);
   options.handle_signals = true;
+  // HTTP infers with "preprocess": "mnist_style" (the page's drawings) get predict's preprocessing.
+  options.preprocessor = [](const uint8_t* gray, int width, int height) {
+    data::GrayImage image{width, height, std::vector<uint8_t>(gray, gray + static_cast<size_t>(width) * height)};
+    data::Image28 digit = data::mnist_style(image, "the picture");
+    return std::vector<uint8_t>(digit.begin(), digit.end());
+  };
   raise_descriptor_limit();
   serve::ModelLoader loader = [args](const std::string& path) { return load_model_for_serving(path, args); };
   serve::Server server(options, loader, args.model_path);
@@ -107,7 +114,7 @@ void serve_command(const ServeArgs& args) {
 void setup(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   auto& o = args->server;
-  auto* cmd = app.add_subcommand("serve", "Serve the digit classifier over TCP (docs/PROTOCOL.md)");
+  auto* cmd = app.add_subcommand("serve", "Serve the digit classifier over TCP (docs/PROTOCOL.md) and HTTP (docs/HTTP.md)");
   cmd->add_option("--model", args->model_path, "Model file to serve (.gcm, or .onnx imported on the fly)")->required();
   cmd->add_option("--port", o.port, "TCP port (0: any free port)")->capture_default_str();
   cmd->add_option("--bind", o.bind_address,
@@ -152,7 +159,12 @@ void setup(CLI::App& app) {
   cmd->add_option("--token-file", args->token_file,
                   "File holding the RELOAD token (default: env GRADCORE_RELOAD_TOKEN; neither: RELOAD refused)");
   cmd->add_option("--trusted-keys", args->trusted_keys, kTrustedKeysHelp);
-  cmd->add_option("--http-port", o.http_port, "Serve GET /metrics and /healthz on this port (-1: off)")
+  cmd->add_option("--http-port", o.http_port,
+                  "Serve HTTP on this port: the Open Inference Protocol (KServe v2), /metrics, /healthz and the "
+                  "draw-a-digit page at / (-1: off, 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--http-max-body", o.http_max_body_bytes, "HTTP request bodies larger than this get 413")
+      ->check(kPositive)
       ->capture_default_str();
   cmd->callback([args] { serve_command(*args); });
 }
