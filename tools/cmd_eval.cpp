@@ -39,21 +39,17 @@ void run_eval(const EvalArgs& a) {
   options.std = static_cast<float>(loaded.info.input_std);
   data::DataLoader loader(set, options);
   const ModelInfo info = loaded.info;
-  training::Evaluation e;
-  std::string precision = "fp32";
-  if (loaded.quantization) {  // the int8 runner, not the dequantized float network
-    infer::Classifier classifier(std::move(loaded));
-    precision = classifier.precision();
-    e = training::evaluate(
-        [&](const Tensor& x) {
-          Tensor logits = Tensor::empty({x.dim(0), classifier.classes()});
-          classifier.forward(x.data<float>(), x.dim(0), logits.data<float>());
-          return logits;
-        },
-        loader, 1000);
-  } else {
-    e = training::evaluate(*loaded.model, loader, 1000);
-  }
+  // The Classifier: the compiled inference plan (infer/plan.h), or an int8
+  // model's runner, as serve and predict run them.
+  infer::Classifier classifier(std::move(loaded));
+  const std::string precision = classifier.precision();
+  const training::Evaluation e = training::evaluate(
+      [&](const Tensor& x) {
+        Tensor logits = Tensor::empty({x.dim(0), classifier.classes()});
+        classifier.forward(x.data<float>(), x.dim(0), logits.data<float>());
+        return logits;
+      },
+      loader, 1000);
   if (e.non_finite > 0)
     throw Failure(a.model + ": the model gives a NaN or infinite logit for " + std::to_string(e.non_finite) +
                   " of " + std::to_string(e.count) + " images; no accuracy to report");
