@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <strings.h>
 
 namespace gc::serve {
 
@@ -88,8 +89,10 @@ struct HttpParserCallbacks {
                      std::to_string(r.limits_.max_body_bytes);
         return -1;
       }
-      q.body.reserve(p->content_length);
+      q.body.reserve(std::min<uint64_t>(p->content_length, 1 << 20));  // more as it arrives
     }
+    const std::string* expect = q.header("expect");
+    r.continue_due_ = expect && q.version_minor >= 1 && strcasecmp(expect->c_str(), "100-continue") == 0;
     return 0;
   }
   static int on_body(http_parser* p, const char* at, size_t length) {
@@ -104,6 +107,7 @@ struct HttpParserCallbacks {
   }
   static int on_message_complete(http_parser* p) {
     reader(p).message_done_ = true;
+    reader(p).continue_due_ = false;  // the body is already here
     http_parser_pause(p, 1);  // hand this request out before reading the next
     return 0;
   }

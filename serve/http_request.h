@@ -61,6 +61,9 @@ class HttpRequestReader {
   bool mid_request() const { return mid_request_; }
   // The Content-Length of the request being read, once its headers are in (else 0).
   uint64_t declared_body_bytes() const { return declared_body_; }
+  // True once per request whose headers asked "Expect: 100-continue" and
+  // whose body is not in yet: the server should answer "100 Continue".
+  bool take_continue() { return std::exchange(continue_due_, false); }
 
  private:
   friend struct HttpParserCallbacks;
@@ -71,6 +74,7 @@ class HttpRequestReader {
   bool in_header_value_ = false;
   bool mid_request_ = false;
   bool message_done_ = false;
+  bool continue_due_ = false;
   uint64_t declared_body_ = 0;
   int refusal_status_ = 0;  // set by a callback that stopped the parser on a limit
   std::string refusal_;

@@ -45,6 +45,11 @@ void Server::EventLoop::parse_http_requests(Connection& c) {
     if (bytes.empty()) return;
     auto result = c.http->feed(bytes);
     c.input_begin += result.consumed;
+    if (c.http->take_continue()) {  // the client waits for this before it sends the body
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      c.output.insert(c.output.end(), kContinue.begin(), kContinue.end());
+      queue_flush(c);
+    }
     if (result.state == HttpRequestReader::State::need_more) return;
     if (result.state == HttpRequestReader::State::error) {
       stats.http_requests.fetch_add(1, std::memory_order_relaxed);

@@ -1,5 +1,6 @@
 // The page at GET / in a real browser: Debian's chromium, driven by
-// puppeteer-core (nothing downloaded). Draws digits with mouse strokes, checks
+// puppeteer-core (nothing downloaded). Draws digits with mouse strokes (one
+// with touch events, as a finger would), checks
 // the class the page shows, the model name, the round trip and the stats view;
 // keeps a screenshot of each in the given folder.
 //   node page_test.js URL SCREENSHOT_DIR MODEL_NAME
@@ -20,11 +21,22 @@ const digits = [
   { label: "1", strokes: [[[140, 45], [140, 235]]] },
   { label: "7", strokes: [[[75, 55], [205, 55], [115, 235]]] },
   { label: "4", strokes: [[[165, 45], [80, 165], [210, 165]], [[170, 100], [170, 240]]] },
+  { label: "1", strokes: [[[150, 45], [130, 235]]], touch: true },
 ];
 
-async function draw(page, box, strokes) {
+async function draw(page, box, strokes, touch) {
   for (const stroke of strokes) {
     const at = ([x, y]) => [box.x + x * box.width / 280, box.y + y * box.height / 280];
+    if (touch) {  // a finger: touch start, moves in small steps, end
+      await page.touchscreen.touchStart(...at(stroke[0]));
+      for (let i = 1; i < stroke.length; ++i)
+        for (let k = 1; k <= 8; ++k) {
+          const [x0, y0] = stroke[i - 1], [x1, y1] = stroke[i];
+          await page.touchscreen.touchMove(...at([x0 + (x1 - x0) * k / 8, y0 + (y1 - y0) * k / 8]));
+        }
+      await page.touchscreen.touchEnd();
+      continue;
+    }
     await page.mouse.move(...at(stroke[0]));
     await page.mouse.down();
     for (let i = 1; i < stroke.length; ++i) await page.mouse.move(...at(stroke[i]), { steps: 8 });
@@ -41,7 +53,7 @@ async function draw(page, box, strokes) {
   let failed = false;
   try {
     const page = await browser.newPage();
-    await page.setViewport({ width: 900, height: 600 });
+    await page.setViewport({ width: 900, height: 600, hasTouch: true });
     page.on("pageerror", error => { console.error("page error:", error.message); failed = true; });
     await page.goto(url, { waitUntil: "load" });
     await page.waitForSelector("body[data-ready='1']", { timeout: 10000 });
@@ -50,15 +62,16 @@ async function draw(page, box, strokes) {
     const box = await (await page.$("#pad")).boundingBox();
     for (const digit of digits) {
       await page.click("#clear");
-      await draw(page, box, digit.strokes);
+      await draw(page, box, digit.strokes, digit.touch);
       await page.waitForFunction(() => window.gcAnswered(), { timeout: 10000 });
       const answer = await page.$eval("#answer", e => e.textContent);
       const status = await page.$eval("#status", e => e.textContent);
       const rtt = await page.$eval("#rtt", e => e.textContent);
       const bars = await page.$$eval("#bars .bar", bars => bars.length);
-      await page.screenshot({ path: path.join(shots, `digit-${digit.label}.png`) });
+      const name = `digit-${digit.label}${digit.touch ? "-touch" : ""}`;
+      await page.screenshot({ path: path.join(shots, `${name}.png`) });
       const ok = answer === digit.label && status === "Answered." && Number(rtt) > 0 && bars === 10;
-      console.log(`${ok ? "ok  " : "FAIL"} drew ${digit.label}: the page shows ${answer} (${status}, ${rtt} ms, ${bars} bars)`);
+      console.log(`${ok ? "ok  " : "FAIL"} drew ${digit.label}${digit.touch ? " by touch" : ""}: the page shows ${answer} (${status}, ${rtt} ms, ${bars} bars)`);
       failed = failed || !ok;
     }
     await page.click("#show-stats");

@@ -213,6 +213,24 @@ TEST(HttpPort, ATrickledRequestIsClosedByItsDeadline) {
   EXPECT_GE(server.server().stats().connections_frame_timed_out.load(), 1u);
 }
 
+TEST(HttpPort, ExpectContinueIsAnsweredBeforeTheBody) {
+  ModelFiles files;
+  RunningServer server(http_options(), files.v1);
+  auto images = random_images(1, 6);
+  std::string body = infer_json(images, "after-continue");
+  RawHttp http(server.server().http_port());
+  http.send("POST " + kInfer + " HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n");
+  auto interim = http.read();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  http.send(body);
+  auto r = http.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(json::parse(r->body)["id"], "after-continue");
+}
+
 TEST(HttpPort, KeepAliveServesManyRequestsOnOneConnection) {
   ModelFiles files;
   RunningServer server(http_options(), files.v1);
