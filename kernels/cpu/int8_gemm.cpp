@@ -195,9 +195,10 @@ void gemm_u8s8s32(Int8Path path, int m, const uint8_t* a, std::ptrdiff_t lda, co
   const MicroKernel& uk = micro_kernel(path);
   const int8_detail::TileFn tile = w.pairs_fit_s16 ? uk.compute_fast : uk.compute;
   const int tiles = (m + uk.mr - 1) / uk.mr;
-  // A fork/join costs a few microseconds: only worth it for ~1 Mop per thread.
+  // A fork/join costs a few microseconds, far more on a loaded machine: only
+  // worth it from 4M multiply-adds (the float plan's bound, infer/plan.h).
   const double ops = double(m) * w.n * w.k;
-  const bool parallel = !omp_in_parallel() && omp_get_max_threads() > 1 && ops > 2.0e6 && tiles > 1;
+  const bool parallel = !omp_in_parallel() && omp_get_max_threads() > 1 && ops > 4.0e6 && tiles > 1;
 #pragma omp parallel for schedule(static) if (parallel)
   for (int t = 0; t < tiles; ++t) {
     const int i0 = t * uk.mr;

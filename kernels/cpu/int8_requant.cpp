@@ -47,21 +47,37 @@ void dequantize(const int32_t* acc, int rows, int n, std::ptrdiff_t ld_acc, cons
       out[i * ld_out + j] = static_cast<float>(acc[i * ld_acc + j] + bias[j]) * scale[j];
 }
 
+// Copies n bytes in fixed-size steps the compiler inlines: the runs here are
+// a few to a few hundred bytes, where a call to memcpy costs more than the copy.
+static void copy_run(uint8_t* dst, const uint8_t* src, std::ptrdiff_t n) {
+  for (; n >= 16; n -= 16, dst += 16, src += 16) __builtin_memcpy(dst, src, 16);
+  for (; n >= 4; n -= 4, dst += 4, src += 4) __builtin_memcpy(dst, src, 4);
+  for (; n > 0; --n) *dst++ = *src++;
+}
+
 void im2col_u8(const uint8_t* x, int h, int w, int c, int k, int stride, int pad, uint8_t pad_value,
                uint8_t* col, std::ptrdiff_t ld) {
   const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+  const std::ptrdiff_t run = std::ptrdiff_t(k) * c;  // one kernel row: k pixels × c channels, contiguous
   for (int oy = 0; oy < oh; ++oy) {
     for (int ox = 0; ox < ow; ++ox) {
       uint8_t* row = col + (std::ptrdiff_t(oy) * ow + ox) * ld;
+      const int x0 = ox * stride - pad;
       for (int ky = 0; ky < k; ++ky) {
         const int y = oy * stride - pad + ky;
-        for (int kx = 0; kx < k; ++kx) {
-          const int xx = ox * stride - pad + kx;
-          uint8_t* dst = row + (ky * k + kx) * c;
-          if (y < 0 || y >= h || xx < 0 || xx >= w)
-            std::memset(dst, pad_value, c);
-          else
-            std::memcpy(dst, x + (std::ptrdiff_t(y) * w + xx) * c, c);
+        uint8_t* dst = row + ky * run;
+        if (y < 0 || y >= h) {
+          std::memset(dst, pad_value, size_t(run));
+        } else if (x0 >= 0 && x0 + k <= w) {
+          copy_run(dst, x + (std::ptrdiff_t(y) * w + x0) * c, run);
+        } else {
+          for (int kx = 0; kx < k; ++kx) {
+            const int xx = x0 + kx;
+            if (xx < 0 || xx >= w)
+              std::memset(dst + kx * c, pad_value, size_t(c));
+            else
+              copy_run(dst + kx * c, x + (std::ptrdiff_t(y) * w + xx) * c, c);
+          }
         }
       }
     }
