@@ -1,6 +1,7 @@
 // `gradcore quantize` and the tools that take its int8 model: the summary,
 // inspect's per-layer table (a layer without an int8 kernel marked fp32),
-// eval and predict on the int8 runner, and the errors. Uses small random IDX
+// eval and predict on the int8 runner, serve (INFO's precision, RELOAD from
+// fp32 to int8 and back), and the errors. Uses small random IDX
 // files of its own (train and test), so it needs no MNIST.
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@
 #include "layers/spec.h"
 #include "serialize/model_store.h"
 #include "tests/cli_run.h"
+#include "tests/serve_process.h"
 
 namespace gc::test {
 namespace {
@@ -86,6 +88,23 @@ TEST_F(QuantizeCli, LayerWithoutInt8KernelStaysFp32) {
   EXPECT_NE(inspect.output.find("no int8 kernel: dequantize before, quantize after"), std::string::npos);
   const CliRun eval = gradcore("eval --model " + path("tanh-int8.gcm") + " --data " + dir_.string());
   EXPECT_EQ(eval.exit_code, 0) << eval.output;
+}
+
+TEST_F(QuantizeCli, ServeReportsPrecisionAndReloadsBetweenFp32AndInt8) {
+  ASSERT_EQ(quantize("seed.gcm", "int8.gcm").exit_code, 0);
+  std::ofstream(dir_ / "token") << "int8-test-token";
+  ServeProcess server("--model " + path("seed.gcm") + " --token-file " + path("token"), dir_);
+  ASSERT_GT(server.port(), 0) << server.log();
+  EXPECT_NE(server.client("info").output.find("\"precision\": \"fp32\""), std::string::npos)
+      << server.client("info").output;
+  const std::string reload = "reload --token-file " + path("token") + " --path ";
+  ASSERT_EQ(server.client(reload + path("int8.gcm")).exit_code, 0) << server.log();
+  const CliRun info = server.client("info");
+  EXPECT_NE(info.output.find("\"precision\": \"int8\""), std::string::npos) << info.output;
+  const CliRun predict = server.client("predict " + path("t10k-images-idx3-ubyte"));
+  EXPECT_EQ(predict.exit_code, 0) << predict.output;
+  ASSERT_EQ(server.client(reload + path("seed.gcm")).exit_code, 0) << server.log();
+  EXPECT_NE(server.client("info").output.find("\"precision\": \"fp32\""), std::string::npos);
 }
 
 TEST_F(QuantizeCli, Errors) {

@@ -5,22 +5,20 @@
 // key id, and counted in STATS. Also keygen, sign, inspect and eval/predict's
 // --trusted-keys.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
 #include <regex>
-#include <sstream>
 #include <thread>
 
 #include "../cli_run.h"
+#include "../serve_process.h"
 #include "layers/spec.h"
 #include "serialize/model_io.h"
 #include "serialize/model_store.h"
 
 using gc::test::gradcore;
+using gc::test::ServeProcess;
 
 namespace {
 
@@ -36,57 +34,6 @@ void save(const std::string& name, int64_t version) {
   info.version = version;
   gc::save_model(path(name), *model, info);
 }
-
-std::string read_text(const std::string& file) {
-  std::ifstream in(file);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// `gradcore serve` in a child process, its stderr (the log) in a file.
-class ServeProcess {
- public:
-  explicit ServeProcess(const std::string& arguments) : log_(path("serve-" + std::to_string(++count_) + ".log")) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::string command = std::string("exec ") + GRADCORE_BINARY + " serve --port 0 " + arguments + " 2>" + log_;
-      execl("/bin/sh", "sh", "-c", command.c_str(), nullptr);
-      _exit(127);
-    }
-    // Wait for "event=serving ... port=N", or for the process to end.
-    for (int i = 0; i < 400 && port_ == 0 && running(); ++i) {
-      std::smatch m;
-      std::string text = read_text(log_);
-      if (std::regex_search(text, m, std::regex("event=serving port=(\\d+)"))) port_ = std::stoi(m[1]);
-      else std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-  }
-  ~ServeProcess() {
-    if (running()) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  bool running() {
-    if (exited_) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
-    return !exited_;
-  }
-  int port() const { return port_; }
-  std::string log() const { return read_text(log_); }
-  gc::test::CliRun client(const std::string& request) const {
-    return gradcore("client --port " + std::to_string(port_) + " " + request);
-  }
-
- private:
-  static inline int count_ = 0;
-  std::string log_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-  bool exited_ = false;
-};
 
 class SignedServing : public ::testing::Test {
  protected:
@@ -137,7 +84,7 @@ TEST_F(SignedServing, InspectShowsTheSignerAndChecksItOnRequest) {
 
 TEST_F(SignedServing, StartsOnlyWithATrustedModel) {
   for (const char* model : {"unsigned.gcm", "theirs.gcm", "tampered.gcm"}) {
-    ServeProcess server(serve_args(model));
+    ServeProcess server(serve_args(model), kDir);
     for (int i = 0; i < 200 && server.running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
     EXPECT_FALSE(server.running()) << model << " was served";
     EXPECT_EQ(server.port(), 0) << model;
@@ -146,7 +93,7 @@ TEST_F(SignedServing, StartsOnlyWithATrustedModel) {
 }
 
 TEST_F(SignedServing, ReloadRefusesUntrustedModelsAndKeepsServing) {
-  ServeProcess server(serve_args("v1.gcm"));
+  ServeProcess server(serve_args("v1.gcm"), kDir);
   ASSERT_GT(server.port(), 0) << server.log();
   const std::string reload = "reload --token-file " + path("token") + " --path ";
   const std::pair<const char*, const char*> refusals[] = {
