@@ -48,8 +48,9 @@ void Server::EventLoop::handle_http_admin(Connection& c, const HttpRequest& requ
 
   if (!load) {
     if (!roll_back_model(c.peer)) return reply_http_error(c, 409, "no previous model to roll back to");
-    return reply_http(c, 200, "{\"version\":\"" + std::to_string(registry_->current().version) +
-                                  "\",\"previous_version\":\"" + std::to_string(registry_->previous()->version) + "\"}");
+    return reply_http(c, 200,
+                      "{\"version\":\"" + std::to_string(registry_->current().version) + "\",\"previous_version\":\"" +
+                          std::to_string(registry_->previous()->version) + "\"}");
   }
   registry_->start_load(path, [this] { wake(); });
   pending_reload_ = PendingReload{c.id, 0, false, c.peer, true};

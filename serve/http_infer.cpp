@@ -56,9 +56,10 @@ std::optional<Failure> check_shape(const std::vector<int64_t>& dims, const Infer
   bool ok = rest == std::vector<int64_t>{c, h, w} || (c == 1 && rest == std::vector<int64_t>{h, w}) ||
             rest == std::vector<int64_t>{int64_t{c} * h * w};
   if (!ok)
-    return Failure{"shape " + shape_text(dims) + ": the model takes [N," + std::to_string(c) + "," +
-                   std::to_string(h) + "," + std::to_string(w) + "]" + (c == 1 ? ", [N," + std::to_string(h) + "," + std::to_string(w) + "]" : "") +
-                   " or [N," + std::to_string(c * h * w) + "]"};
+    return Failure{"shape " + shape_text(dims) + ": the model takes [N," + std::to_string(c) + "," + std::to_string(h) +
+                   "," + std::to_string(w) + "]" +
+                   (c == 1 ? ", [N," + std::to_string(h) + "," + std::to_string(w) + "]" : "") + " or [N," +
+                   std::to_string(c * h * w) + "]"};
   out.height = h, out.width = w;
   return std::nullopt;
 }
@@ -74,7 +75,8 @@ std::optional<Failure> append_numbers(element data, protocol::PixelFormat format
   }
   size_t element_bytes = format == protocol::PixelFormat::uint8 ? 1 : 4;
   size_t index = out.size() / element_bytes;
-  if (index >= expected) return Failure{"data has more than the " + std::to_string(expected) + " values the shape needs"};
+  if (index >= expected)
+    return Failure{"data has more than the " + std::to_string(expected) + " values the shape needs"};
   if (format == protocol::PixelFormat::uint8) {
     int64_t v = 0;
     if (data.get_int64().get(v) || v < 0 || v > 255)
@@ -84,7 +86,8 @@ std::optional<Failure> append_numbers(element data, protocol::PixelFormat format
     return std::nullopt;
   }
   double v = 0;
-  if (data.get_double().get(v)) return Failure{"FP32 data value " + std::to_string(index) + " is " + simdjson::minify(data) + ", not a number"};
+  if (data.get_double().get(v))
+    return Failure{"FP32 data value " + std::to_string(index) + " is " + simdjson::minify(data) + ", not a number"};
   float f = static_cast<float>(v);
   if (!std::isfinite(f) || !(f >= spec.fp32_low && f <= spec.fp32_high))
     return Failure{"FP32 data value " + std::to_string(index) + " is " + simdjson::minify(data) +
@@ -196,7 +199,8 @@ std::optional<Failure> decode(std::string_view body, std::optional<size_t> json_
   InputShape shape;
   if (auto f = check_shape(dims, spec, preprocess, shape)) return f;
   const size_t element_bytes = out.format == protocol::PixelFormat::uint8 ? 1 : 4;
-  const size_t values = static_cast<size_t>(shape.count) * shape.height * shape.width * (preprocess ? 1 : spec.shape[0]);
+  const size_t values =
+      static_cast<size_t>(shape.count) * shape.height * shape.width * (preprocess ? 1 : spec.shape[0]);
 
   std::vector<uint8_t> pixels;
   if (binary_size) {
@@ -204,8 +208,8 @@ std::optional<Failure> decode(std::string_view body, std::optional<size_t> json_
       return Failure{"binary_data_size " + std::to_string(*binary_size) + ", the shape needs " +
                      std::to_string(values * element_bytes) + " bytes"};
     if (binary.size() != *binary_size)
-      return Failure{"the body has " + std::to_string(binary.size()) + " bytes after the JSON header, binary_data_size says " +
-                     std::to_string(*binary_size)};
+      return Failure{"the body has " + std::to_string(binary.size()) +
+                     " bytes after the JSON header, binary_data_size says " + std::to_string(*binary_size)};
     pixels.assign(binary.begin(), binary.end());
     if (out.format == protocol::PixelFormat::float32)
       if (auto f = check_fp32_bytes(pixels, spec)) return f;
@@ -240,12 +244,6 @@ std::optional<Failure> decode(std::string_view body, std::optional<size_t> json_
   return std::nullopt;
 }
 
-void append_number(std::string& out, double v) {
-  char text[32];
-  auto end = std::to_chars(text, text + sizeof text, v).ptr;
-  out.append(text, end);
-}
-
 void append_float(std::string& out, float v) {
   char text[32];
   auto end = std::to_chars(text, text + sizeof text, v).ptr;
@@ -274,7 +272,8 @@ EncodedInfer encode_infer_response(const HttpInferAsk& ask, std::string_view mod
     double sum = 0;
     std::vector<double> e(classes);
     for (int k = 0; k < classes; ++k) sum += e[k] = std::exp(static_cast<double>(row[k]) - row[top]);
-    for (int k = 0; k < classes; ++k) probabilities[static_cast<size_t>(i) * classes + k] = static_cast<float>(e[k] / sum);
+    for (int k = 0; k < classes; ++k)
+      probabilities[static_cast<size_t>(i) * classes + k] = static_cast<float>(e[k] / sum);
     best[i] = top;
   }
 
@@ -317,7 +316,7 @@ EncodedInfer encode_infer_response(const HttpInferAsk& ask, std::string_view mod
       json += ",\"data\":[";
       for (int i = 0; i < count; ++i) {
         if (i) json.push_back(',');
-        append_number(json, static_cast<double>(best[i]));
+        json += std::to_string(best[i]);
       }
       json += "]}";
     }

@@ -53,7 +53,8 @@ struct HttpParserCallbacks {
     if (r.in_header_value_ || r.request_.headers.empty()) r.request_.headers.emplace_back();
     r.in_header_value_ = false;
     std::string& name = r.request_.headers.back().first;
-    for (size_t i = 0; i < length; ++i) name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(at[i]))));
+    for (size_t i = 0; i < length; ++i)
+      name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(at[i]))));
     return 0;
   }
   static int on_header_value(http_parser* p, const char* at, size_t length) {

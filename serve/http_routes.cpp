@@ -140,7 +140,8 @@ void Server::EventLoop::handle_http_model_route(Connection& c, const HttpRequest
   size_t action_at = 3;
   if (parts.size() >= 5 && parts[3] == "versions") {
     version = parse_version(parts[4]);
-    if (!version) return reply_http_error(c, 404, "model version \"" + std::string(parts[4]) + "\" is no version number");
+    if (!version)
+      return reply_http_error(c, 404, "model version \"" + std::string(parts[4]) + "\" is no version number");
     action_at = 5;
   }
   if (parts.size() > action_at + 1 || (parts.size() == 4 && parts[3] == "versions"))
@@ -150,11 +151,12 @@ void Server::EventLoop::handle_http_model_route(Connection& c, const HttpRequest
     return reply_http_error(c, 404, "no such route: " + std::string(request.path()));
   const ServingModel* model = http_model(parts[2], version);
   if (!model)
-    return reply_http_error(c, 404, "unknown model \"" + std::string(parts[2]) + "\"" +
-                                        (version ? " version " + std::to_string(*version) : "") +
-                                        ": this server has \"" + registry_->current().model->name() + "\" versions " +
-                                        std::to_string(registry_->current().version) +
-                                        (registry_->previous() ? " and " + std::to_string(registry_->previous()->version) : ""));
+    return reply_http_error(
+        c, 404,
+        "unknown model \"" + std::string(parts[2]) + "\"" + (version ? " version " + std::to_string(*version) : "") +
+            ": this server has \"" + registry_->current().model->name() + "\" versions " +
+            std::to_string(registry_->current().version) +
+            (registry_->previous() ? " and " + std::to_string(registry_->previous()->version) : ""));
   if (action == "infer") {
     if (request.method != "POST") return reply_http_error(c, 405, "infer takes POST");
     return handle_http_infer(c, request, *model, version.value_or(-1));

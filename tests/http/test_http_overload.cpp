@@ -44,7 +44,8 @@ TEST(HttpOverload, AFullQueueIs503AndTheOthersAreAnswered) {
   int before = forward_calls.load();
   RawHttp first(server.http_port());
   first.send(post_request(path, infer_json(images, "first")));
-  for (int i = 0; i < 5000 && forward_calls.load() == before; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < 5000 && forward_calls.load() == before; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   ASSERT_GT(forward_calls.load(), before) << "the first batch never started";
   RawHttp second(server.http_port()), third(server.http_port());
   second.send(post_request(path, infer_json(images, "second")));
