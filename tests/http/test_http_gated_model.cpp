@@ -1,7 +1,7 @@
-// 503 when the batching queue is full, made deterministic with a model whose
-// forward pass waits at a gate: while the server is held in the first batch,
-// two more requests arrive; once it is let go, it reads both in one turn of
-// its loop, queues the first and refuses the second.
+// With a model whose forward pass waits at a gate, what arrives while the
+// server is held in a batch is read in one turn of its loop once it is let
+// go, which makes two things deterministic: a full queue answers 503, and an
+// HTTP and a TCP request that wait together run in one forward pass.
 #include "http_fixture.h"
 
 #include <nlohmann/json.hpp>
@@ -30,7 +30,7 @@ class GatedModel : public gc::serve::testing::LinearTestModel {
 
 }  // namespace
 
-TEST(HttpOverload, AFullQueueIs503AndTheOthersAreAnswered) {
+TEST(HttpGatedModel, AFullQueueIs503AndTheOthersAreAnswered) {
   ModelFiles files;
   ServerOptions options = http_options();
   options.max_batch = 4;
@@ -62,6 +62,44 @@ TEST(HttpOverload, AFullQueueIs503AndTheOthersAreAnswered) {
   EXPECT_EQ(statuses, (std::vector<int>{200, 503}));
   const RawResponse& refused = b->status == 503 ? *b : *c;
   EXPECT_EQ(nlohmann::json::parse(refused.body)["error"], "request queue is full");
+  server.stop();
+  loop.join();
+}
+
+TEST(HttpGatedModel, HttpAndTcpRequestsThatWaitTogetherRunInOneBatch) {
+  ModelFiles files;
+  Server server(http_options(), [](const std::string&) { return std::make_shared<const GatedModel>(1, 11); },
+                files.v1);
+  std::thread loop([&] { server.run(); });
+  auto image = random_images(1, 3);
+  Reference ref = reference_answers(files.v1, image);
+
+  gate_closed = true;
+  int before = forward_calls.load();
+  RawHttp holder(server.http_port());
+  holder.send(post_request("/v2/models/linear-test/infer", infer_json(image, "holder")));
+  for (int i = 0; i < 5000 && forward_calls.load() == before; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_GT(forward_calls.load(), before) << "the first batch never started";
+  RawHttp http(server.http_port());
+  http.send(post_request("/v2/models/linear-test/infer", infer_json(image, "http")));
+  Client tcp("127.0.0.1", server.port(), 5000);
+  std::vector<uint8_t> frame;
+  protocol::append_predict_request(frame, 77, protocol::PixelFormat::uint8, false, 1, {1, 28, 28}, image);
+  tcp.send_bytes(frame);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // both requests are in the server's socket buffers
+  gate_closed = false;
+
+  ASSERT_EQ(holder.read()->status, 200);
+  auto h = http.read();
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 200);
+  auto answer = protocol::decode_predict_response(tcp.read_frame().payload);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->predictions[0].predicted_class, ref.classes[0]);
+  // Two batches: the holder's, then one of two images.
+  EXPECT_EQ(server.stats().batches.load(), 2u);
+  EXPECT_EQ(server.stats().batch_sizes.bucket_count(1), 1u);  // the bucket of batches of 2
   server.stop();
   loop.join();
 }
