@@ -22,9 +22,12 @@
 //     turn, sized for the largest batch seen, so a call allocates nothing
 //     once a batch of its size has run;
 //   - each step runs on one thread unless its batch has at least
-//     kMultiThreadMinMacs multiply-adds: below that, waking the second core
-//     cost more than it saved (measured, docs/SERVING.md), and a lone
-//     client's request then leaves the other OpenMP threads asleep.
+//     kMultiThreadMinMacs multiply-adds, so a lone image runs on the calling
+//     thread and the other OpenMP threads stay asleep between requests.
+//     Measured (seed CNN, batch 1, `bench --threads 2`, Zen 3 shared with
+//     other builds): conv2 (2.2M multiply-adds) split over two threads took
+//     1.5–3.1 ms per image against 0.11–0.19 ms on one, the second thread
+//     mostly waiting for a core (bench/RESULTS.md).
 // The convolutions are the engine's own kernels with the engine's own
 // choices (Winograd from 8 images), so the plan agrees with
 // Sequential::forward to rounding of the linear layers' sums (tested within
