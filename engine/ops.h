@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "engine/tensor.h"
 
@@ -18,10 +19,21 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 
 // ---- convolution and pooling (NCHW) ----
+// A size per spatial axis: height, then width. One number means both, so
+// {.stride = 2} and {.stride = {2, 1}} both read naturally.
+struct Hw {
+  int h = 0, w = 0;
+  Hw(int both = 0) : h(both), w(both) {}  // NOLINT: implicit on purpose
+  Hw(int height, int width) : h(height), w(width) {}
+  bool operator==(const Hw&) const = default;
+  // "3" when both axes agree, else "3x5" (the spec syntax, layers/spec.h).
+  std::string str() const { return h == w ? std::to_string(h) : std::to_string(h) + "x" + std::to_string(w); }
+};
+
 struct Conv2dOptions {
-  int stride = 1;
-  int padding = 0;
-  int dilation = 1;
+  Hw stride = 1;
+  Hw padding = 0;  // the same on both sides of an axis
+  Hw dilation = 1;
 };
 // x [n, c_in, h, w], weight [c_out, c_in, kh, kw], bias [c_out] or undefined.
 // On the CPU, gc::cpu::set_conv_algo (kernels/cpu/conv2d.h) chooses between
@@ -29,9 +41,9 @@ struct Conv2dOptions {
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options = {});
 
 struct Pool2dOptions {
-  int kernel = 2;
-  int stride = 0;  // 0: same as kernel
-  int padding = 0;
+  Hw kernel = 2;
+  Hw stride = 0;   // 0 on an axis: the kernel's size on it
+  Hw padding = 0;  // at most half the kernel; the average counts it as zeros
 };
 Tensor max_pool2d(const Tensor& x, Pool2dOptions options = {});
 Tensor avg_pool2d(const Tensor& x, Pool2dOptions options = {});

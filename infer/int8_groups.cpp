@@ -8,7 +8,20 @@ namespace {
 
 bool is_pool2x2(const Module* m) {
   auto* pool = dynamic_cast<const MaxPool2d*>(m);
-  return pool && pool->kernel() == 2 && pool->stride() == 2;
+  return pool && pool->kernel() == 2 && pool->stride() == 2 && pool->padding() == 0;
+}
+
+bool square(Hw v) { return v.h == v.w; }
+
+// What the int8 kernels take: square windows the same on both axes, no
+// dilation, an unpadded pool.
+bool int8_conv(const Conv2d* conv) {
+  return conv && conv->options().dilation == 1 && square(conv->kernel()) && square(conv->options().stride) &&
+         square(conv->options().padding);
+}
+
+bool int8_pool(const MaxPool2d* pool) {
+  return pool && square(pool->kernel()) && square(pool->stride()) && pool->padding() == 0;
 }
 
 bool is_relu(const Module* m) { return dynamic_cast<const ReLU*>(m) != nullptr; }
@@ -23,7 +36,7 @@ std::vector<Int8Group> int8_groups(const Sequential& model) {
   for (size_t i = 0; i < layers.size();) {
     const Module* m = at(i);
     Int8Group g{Kind::fp32, i, i + 1};
-    if (auto* conv = dynamic_cast<const Conv2d*>(m); conv && conv->options().dilation == 1) {
+    if (int8_conv(dynamic_cast<const Conv2d*>(m))) {
       g.kind = Kind::conv;
       // conv relu maxpool(2) | conv maxpool(2) relu | conv relu | conv maxpool(2)
       for (size_t j = i + 1; j < i + 3; ++j) {
@@ -42,7 +55,7 @@ std::vector<Int8Group> int8_groups(const Sequential& model) {
         g.relu = true;
         g.end = i + 2;
       }
-    } else if (dynamic_cast<const MaxPool2d*>(m)) {
+    } else if (int8_pool(dynamic_cast<const MaxPool2d*>(m))) {
       g.kind = Kind::maxpool;
     } else if (is_relu(m)) {
       g.kind = Kind::relu;

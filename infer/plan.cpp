@@ -159,9 +159,9 @@ class Compiler {
     cpu::Conv2dShape& s = step->shape;
     const Conv2dOptions o = conv.options();
     s = {1, shape_.c, shape_.h, shape_.w, int(conv.weight.dim(0)), int(conv.weight.dim(2)), int(conv.weight.dim(3))};
-    s.stride_h = s.stride_w = o.stride;
-    s.pad_h = s.pad_w = o.padding;
-    s.dil_h = s.dil_w = o.dilation;
+    s.stride_h = o.stride.h; s.stride_w = o.stride.w;
+    s.pad_h = o.padding.h; s.pad_w = o.padding.w;
+    s.dil_h = o.dilation.h; s.dil_w = o.dilation.w;
     if (conv.weight.dim(1) != shape_.c)
       refuse(at_, conv, "expects " + std::to_string(conv.weight.dim(1)) + " input channels, got " +
                             std::to_string(shape_.c));
@@ -188,7 +188,7 @@ class Compiler {
 
   bool is_2x2_pool(size_t ahead) const {
     const auto* pool = dynamic_cast<const MaxPool2d*>(layers_[at_ + ahead].get());
-    return pool && pool->kernel() == 2 && pool->stride() == 2;
+    return pool && pool->kernel() == 2 && pool->stride() == 2 && pool->padding() == 0;
   }
 
   void add_linear(Linear& fc) {
@@ -215,9 +215,12 @@ class Compiler {
     if (shape_.flat) refuse(at_, layer, "pooling needs a (c, h, w) input");
     auto step = std::make_unique<PoolStep>();
     step->max = layer.kind() == "maxpool";
-    const int k = step->max ? static_cast<MaxPool2d&>(layer).kernel() : static_cast<AvgPool2d&>(layer).kernel();
-    const int stride = step->max ? static_cast<MaxPool2d&>(layer).stride() : static_cast<AvgPool2d&>(layer).stride();
-    step->shape = cpu::Pool2dShape{1, shape_.c, shape_.h, shape_.w, k, k, stride, stride};
+    auto window = [&](auto& pool) {
+      step->shape = cpu::Pool2dShape{1, shape_.c, shape_.h, shape_.w, pool.kernel().h, pool.kernel().w,
+                                     pool.stride().h, pool.stride().w, pool.padding().h, pool.padding().w};
+    };
+    if (step->max) window(static_cast<MaxPool2d&>(layer));
+    else window(static_cast<AvgPool2d&>(layer));
     cpu::validate_pool2d_shape(step->shape, "inference plan");
     step->output = Activation{shape_.c, step->shape.out_h(), step->shape.out_w()};
     step->relu = relu_before;

@@ -102,9 +102,9 @@ QuantizedModel::QuantizedModel(Sequential& model, const QuantizationInfo& q, con
     switch (g.kind) {
       case Kind::conv: {
         auto& conv = dynamic_cast<Conv2d&>(first);
-        s.kernel = conv.kernel();
-        s.stride = conv.options().stride;
-        s.padding = conv.options().padding;
+        s.kernel = conv.kernel().h;  // square: infer/int8_groups.cpp
+        s.stride = conv.options().stride.h;
+        s.padding = conv.options().padding.h;
         s.conv_h = (shape.h + 2 * s.padding - s.kernel) / s.stride + 1;
         s.conv_w = (shape.w + 2 * s.padding - s.kernel) / s.stride + 1;
         const QuantizedLayer& l = layer_of(q, conv);
@@ -121,8 +121,8 @@ QuantizedModel::QuantizedModel(Sequential& model, const QuantizationInfo& q, con
       }
       case Kind::maxpool: {
         auto& pool = dynamic_cast<MaxPool2d&>(first);
-        s.kernel = pool.kernel();
-        s.stride = pool.stride();
+        s.kernel = pool.kernel().h;
+        s.stride = pool.stride().h;
         s.out = {shape.c, (shape.h - s.kernel) / s.stride + 1, (shape.w - s.kernel) / s.stride + 1, true};
         break;
       }

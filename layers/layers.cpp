@@ -13,8 +13,8 @@ static std::string format_double(double v) {
   return s.str();
 }
 
-Conv2d::Conv2d(int in_channels, int out_channels, int kernel, int stride, int padding, int dilation)
-    : weight(Tensor::zeros({out_channels, in_channels, kernel, kernel})),
+Conv2d::Conv2d(int in_channels, int out_channels, Hw kernel, Hw stride, Hw padding, Hw dilation)
+    : weight(Tensor::zeros({out_channels, in_channels, kernel.h, kernel.w})),
       bias(Tensor::zeros({out_channels})),
       in_(in_channels), out_(out_channels), kernel_(kernel), stride_(stride), padding_(padding),
       dilation_(dilation) {
@@ -27,15 +27,14 @@ Tensor Conv2d::forward(const Tensor& x) {
 }
 
 std::string Conv2d::spec() const {
-  std::string s = "conv(" + std::to_string(in_) + "," + std::to_string(out_) + "," + std::to_string(kernel_);
-  if (stride_ != 1 || padding_ != 0 || dilation_ != 1)
-    s += "," + std::to_string(stride_) + "," + std::to_string(padding_);
-  if (dilation_ != 1) s += "," + std::to_string(dilation_);
+  std::string s = "conv(" + std::to_string(in_) + "," + std::to_string(out_) + "," + kernel_.str();
+  if (stride_ != 1 || padding_ != 0 || dilation_ != 1) s += "," + stride_.str() + "," + padding_.str();
+  if (dilation_ != 1) s += "," + dilation_.str();
   return s + ")";
 }
 
 void Conv2d::reset_parameters(uint64_t seed, const std::string& init) {
-  int64_t receptive = static_cast<int64_t>(kernel_) * kernel_;
+  int64_t receptive = static_cast<int64_t>(kernel_.h) * kernel_.w;
   init_weight(weight, in_ * receptive, out_ * receptive, init, seed);
   bias.fill_(0.0);
 }
@@ -56,13 +55,17 @@ void Linear::reset_parameters(uint64_t seed, const std::string& init) {
   bias.fill_(0.0);
 }
 
-std::string MaxPool2d::spec() const {
-  return "maxpool(" + std::to_string(kernel_) + (stride_ != kernel_ ? "," + std::to_string(stride_) : "") + ")";
+// "kind(k[,stride[,padding]])", the arguments that differ from the defaults.
+static std::string pool_spec(const char* kind, Hw kernel, Hw stride, Hw padding) {
+  std::string s = std::string(kind) + "(" + kernel.str();
+  if (stride != kernel || padding != 0) s += "," + stride.str();
+  if (padding != 0) s += "," + padding.str();
+  return s + ")";
 }
 
-std::string AvgPool2d::spec() const {
-  return "avgpool(" + std::to_string(kernel_) + (stride_ != kernel_ ? "," + std::to_string(stride_) : "") + ")";
-}
+std::string MaxPool2d::spec() const { return pool_spec("maxpool", kernel_, stride_, padding_); }
+
+std::string AvgPool2d::spec() const { return pool_spec("avgpool", kernel_, stride_, padding_); }
 
 Tensor Dropout::forward(const Tensor& x) {
   if (!training_) return x;

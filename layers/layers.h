@@ -12,19 +12,22 @@ namespace gc {
 
 class Conv2d : public Module {
  public:
-  Conv2d(int in_channels, int out_channels, int kernel, int stride = 1, int padding = 0, int dilation = 1);
+  // Each of kernel, stride, padding and dilation is one number for both axes
+  // or {height, width}.
+  Conv2d(int in_channels, int out_channels, Hw kernel, Hw stride = 1, Hw padding = 0, Hw dilation = 1);
   Tensor forward(const Tensor& x) override;
   std::string spec() const override;
   std::string kind() const override { return "conv"; }
   std::vector<ParamRef> parameters() override { return {{"weight", &weight}, {"bias", &bias}}; }
   void reset_parameters(uint64_t seed, const std::string& init) override;
   Conv2dOptions options() const { return {.stride = stride_, .padding = padding_, .dilation = dilation_}; }
-  int kernel() const { return kernel_; }
+  Hw kernel() const { return kernel_; }
 
-  Tensor weight, bias;  // [out, in, k, k], [out]
+  Tensor weight, bias;  // [out, in, kernel.h, kernel.w], [out]
 
  private:
-  int in_, out_, kernel_, stride_, padding_, dilation_;
+  int in_, out_;
+  Hw kernel_, stride_, padding_, dilation_;
 };
 
 class Linear : public Module {
@@ -44,28 +47,38 @@ class Linear : public Module {
 
 class MaxPool2d : public Module {
  public:
-  explicit MaxPool2d(int kernel, int stride = 0) : kernel_(kernel), stride_(stride ? stride : kernel) {}
-  Tensor forward(const Tensor& x) override { return max_pool2d(x, {.kernel = kernel_, .stride = stride_}); }
+  // stride 0 on an axis: the kernel's size on it.
+  explicit MaxPool2d(Hw kernel, Hw stride = 0, Hw padding = 0)
+      : kernel_(kernel), stride_(stride.h ? stride.h : kernel.h, stride.w ? stride.w : kernel.w), padding_(padding) {}
+  Tensor forward(const Tensor& x) override {
+    return max_pool2d(x, {.kernel = kernel_, .stride = stride_, .padding = padding_});
+  }
   std::string spec() const override;
   std::string kind() const override { return "maxpool"; }
-  int kernel() const { return kernel_; }
-  int stride() const { return stride_; }
+  Hw kernel() const { return kernel_; }
+  Hw stride() const { return stride_; }
+  Hw padding() const { return padding_; }
 
  private:
-  int kernel_, stride_;
+  Hw kernel_, stride_, padding_;
 };
 
 class AvgPool2d : public Module {
  public:
-  explicit AvgPool2d(int kernel, int stride = 0) : kernel_(kernel), stride_(stride ? stride : kernel) {}
-  Tensor forward(const Tensor& x) override { return avg_pool2d(x, {.kernel = kernel_, .stride = stride_}); }
+  // stride 0 on an axis: the kernel's size on it.
+  explicit AvgPool2d(Hw kernel, Hw stride = 0, Hw padding = 0)
+      : kernel_(kernel), stride_(stride.h ? stride.h : kernel.h, stride.w ? stride.w : kernel.w), padding_(padding) {}
+  Tensor forward(const Tensor& x) override {
+    return avg_pool2d(x, {.kernel = kernel_, .stride = stride_, .padding = padding_});
+  }
   std::string spec() const override;
   std::string kind() const override { return "avgpool"; }
-  int kernel() const { return kernel_; }
-  int stride() const { return stride_; }
+  Hw kernel() const { return kernel_; }
+  Hw stride() const { return stride_; }
+  Hw padding() const { return padding_; }
 
  private:
-  int kernel_, stride_;
+  Hw kernel_, stride_, padding_;
 };
 
 class ReLU : public Module {

@@ -30,7 +30,8 @@ bool Sequential::fuses_conv_pool_relu(size_t i, const Tensor& x) const {
   const Module &second = *layers_[i + 1], &third = *layers_[i + 2];
   const auto* pool = dynamic_cast<const MaxPool2d*>(second.kind() == "relu" ? &third : &second);
   const Module& relu = pool == &third ? second : third;
-  if (conv == nullptr || pool == nullptr || relu.kind() != "relu" || pool->kernel() != 2 || pool->stride() != 2)
+  if (conv == nullptr || pool == nullptr || relu.kind() != "relu" || pool->kernel() != 2 || pool->stride() != 2 ||
+      pool->padding() != 0)
     return false;
   if (conv->has_forward_hooks() || second.has_forward_hooks() || third.has_forward_hooks()) return false;
   return conv2d_pool_relu_fits(x, conv->weight, conv->bias, conv->options());

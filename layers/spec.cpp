@@ -1,6 +1,7 @@
 #include "layers/spec.h"
 
 #include <map>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -37,76 +38,90 @@ namespace {
 
 struct Token {
   std::string text, kind;
-  std::vector<double> args;
+  std::vector<std::string> args;
 };
 
 Token parse_token(const std::string& text, int index) {
-  auto fail = [&](const std::string& why) -> std::invalid_argument {
-    return std::invalid_argument("spec: token " + std::to_string(index) + " '" + text + "': " + why);
-  };
   Token t{text, text, {}};
   size_t open = text.find('(');
   if (open == std::string::npos) return t;
-  if (text.back() != ')') throw fail("missing ')'");
+  if (text.back() != ')')
+    throw std::invalid_argument("spec: token " + std::to_string(index) + " '" + text + "': missing ')'");
   t.kind = text.substr(0, open);
   std::stringstream args(text.substr(open + 1, text.size() - open - 2));
   std::string item;
-  while (std::getline(args, item, ',')) {
-    try {
-      size_t used = 0;
-      t.args.push_back(std::stod(item, &used));
-      if (used != item.size()) throw std::invalid_argument("trailing");
-    } catch (const std::exception&) {
-      throw fail("argument '" + item + "' is not a number");
-    }
-  }
+  while (std::getline(args, item, ',')) t.args.push_back(item);
   return t;
+}
+
+// A whole number from 0 to 10^6, or nothing.
+std::optional<int> small_int(const std::string& text) {
+  if (text.empty() || text.size() > 7 || text.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  const int v = std::stoi(text);
+  return v <= 1000000 ? std::optional<int>(v) : std::nullopt;
 }
 
 std::unique_ptr<Module> make_layer(const Token& t, int index) {
   auto fail = [&](const std::string& why) -> std::invalid_argument {
     return std::invalid_argument("spec: token " + std::to_string(index) + " '" + t.text + "': " + why);
   };
-  // Positive integer arguments (count checked against the allowed counts).
-  auto ints = [&](std::initializer_list<size_t> counts, const char* usage) {
-    bool count_ok = false;
-    for (size_t c : counts) count_ok |= t.args.size() == c;
-    if (!count_ok)
-      throw fail(t.kind + " needs " + usage + ", got " + std::to_string(t.args.size()) + " arguments");
-    std::vector<int> v;
-    for (double a : t.args) {
-      if (a != static_cast<int>(a) || a < 0 || a > 1e6) throw fail("arguments must be non-negative integers");
-      v.push_back(static_cast<int>(a));
-    }
-    return v;
+  auto count_in = [&](std::initializer_list<size_t> counts, const char* usage) {
+    for (size_t c : counts)
+      if (t.args.size() == c) return;
+    throw fail(t.kind + " needs " + usage + ", got " + std::to_string(t.args.size()) + " arguments");
   };
+  // Argument i as a non-negative integer.
+  auto whole = [&](size_t i) {
+    const auto v = small_int(t.args[i]);
+    if (!v) throw fail("argument '" + t.args[i] + "' is not an integer from 0 to 1000000");
+    return *v;
+  };
+  // Argument i as N (both axes) or HxW.
+  auto axes = [&](size_t i) {
+    const std::string& a = t.args[i];
+    const size_t x = a.find('x');
+    const auto h = small_int(a.substr(0, x)), w = x == std::string::npos ? h : small_int(a.substr(x + 1));
+    if (!h || !w) throw fail("argument '" + a + "' is not N or HxW with integers from 0 to 1000000");
+    return Hw{*h, *w};
+  };
+  auto positive = [](Hw v) { return v.h >= 1 && v.w >= 1; };
   auto no_args = [&] {
     if (!t.args.empty()) throw fail(t.kind + " takes no arguments");
   };
   if (t.kind == "conv") {
-    auto a = ints({3, 5, 6}, "(in,out,k[,stride,padding[,dilation]])");
-    a.resize(6, 0);
-    if (a[0] < 1 || a[1] < 1 || a[2] < 1) throw fail("sizes must be ≥ 1");
-    if (t.args.size() == 3) a[3] = 1;
-    if (t.args.size() < 6) a[5] = 1;
-    if (a[3] < 1 || a[5] < 1) throw fail("stride and dilation must be ≥ 1");
-    return std::make_unique<Conv2d>(a[0], a[1], a[2], a[3], a[4], a[5]);
+    count_in({3, 5, 6}, "(in,out,k[,stride,padding[,dilation]])");
+    const int in = whole(0), out = whole(1);
+    const Hw kernel = axes(2), stride = t.args.size() > 3 ? axes(3) : Hw{1},
+             padding = t.args.size() > 4 ? axes(4) : Hw{0}, dilation = t.args.size() > 5 ? axes(5) : Hw{1};
+    if (in < 1 || out < 1 || !positive(kernel)) throw fail("sizes must be ≥ 1");
+    if (!positive(stride) || !positive(dilation)) throw fail("stride and dilation must be ≥ 1");
+    return std::make_unique<Conv2d>(in, out, kernel, stride, padding, dilation);
   }
   if (t.kind == "linear") {
-    auto a = ints({2}, "(in,out)");
-    if (a[0] < 1 || a[1] < 1) throw fail("sizes must be ≥ 1");
-    return std::make_unique<Linear>(a[0], a[1]);
+    count_in({2}, "(in,out)");
+    if (whole(0) < 1 || whole(1) < 1) throw fail("sizes must be ≥ 1");
+    return std::make_unique<Linear>(whole(0), whole(1));
   }
   if (t.kind == "maxpool" || t.kind == "avgpool") {
-    auto a = ints({1, 2}, "(k[,stride])");
-    if (a[0] < 1 || (a.size() == 2 && a[1] < 1)) throw fail("sizes must be ≥ 1");
-    int stride = a.size() == 2 ? a[1] : 0;
-    if (t.kind == "maxpool") return std::make_unique<MaxPool2d>(a[0], stride);
-    return std::make_unique<AvgPool2d>(a[0], stride);
+    count_in({1, 2, 3}, "(k[,stride[,padding]])");
+    const Hw kernel = axes(0), stride = t.args.size() > 1 ? axes(1) : kernel,
+             padding = t.args.size() > 2 ? axes(2) : Hw{0};
+    if (!positive(kernel) || !positive(stride)) throw fail("sizes must be ≥ 1");
+    if (padding.h * 2 > kernel.h || padding.w * 2 > kernel.w) throw fail("padding must be at most half the kernel");
+    if (t.kind == "maxpool") return std::make_unique<MaxPool2d>(kernel, stride, padding);
+    return std::make_unique<AvgPool2d>(kernel, stride, padding);
   }
   if (t.kind == "dropout") {
-    if (t.args.size() != 1 || !(t.args[0] >= 0 && t.args[0] < 1)) throw fail("dropout needs (p) with 0 ≤ p < 1");
-    return std::make_unique<Dropout>(t.args[0]);
+    double p = -1;
+    try {
+      size_t used = 0;
+      if (t.args.size() == 1) p = std::stod(t.args[0], &used);
+      if (used != t.args[0].size()) p = -1;
+    } catch (const std::exception&) {
+    }
+    if (!(p >= 0 && p < 1)) throw fail("dropout needs (p) with 0 ≤ p < 1");
+    return std::make_unique<Dropout>(p);
   }
   if (t.kind == "relu") return no_args(), std::make_unique<ReLU>();
   if (t.kind == "tanh") return no_args(), std::make_unique<Tanh>();

@@ -1,8 +1,14 @@
 // Model specs: the architecture as a string of layer tokens, which a model
 // file records so it can rebuild the network.
 //
-//   conv(in,out,k[,stride,padding[,dilation]])  linear(in,out)  maxpool(k[,stride])
-//   avgpool(k[,stride])  relu  tanh  sigmoid  flatten  dropout(p)
+//   conv(in,out,k[,stride,padding[,dilation]])  linear(in,out)
+//   maxpool(k[,stride[,padding]])  avgpool(k[,stride[,padding]])
+//   relu  tanh  sigmoid  flatten  dropout(p)
+//
+// A kernel, stride, padding or dilation is one number for both axes or
+// HxW for height and width: conv(1,8,3x5,2x1,1x2). Padding is the same on
+// both sides of an axis; a pooling's is at most half its kernel, and the
+// average counts it as zeros.
 //
 // Presets:
 //   seed-cnn  conv(1,32,3) relu maxpool(2) conv(32,64,3) relu maxpool(2)

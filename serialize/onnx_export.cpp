@@ -99,6 +99,12 @@ class ChainBuilder {
   std::string current_;
 };
 
+void add_pool_window(::onnx::NodeProto& node, Hw kernel, Hw stride, Hw padding) {
+  add_ints(node, "kernel_shape", {kernel.h, kernel.w});
+  add_ints(node, "strides", {stride.h, stride.w});
+  add_ints(node, "pads", {padding.h, padding.w, padding.h, padding.w});
+}
+
 const char* kExportable = "conv, linear, maxpool, avgpool, relu, tanh, sigmoid, flatten, dropout";
 
 // One layer as one node (header). `last` names its output `logits`.
@@ -110,10 +116,10 @@ void add_layer(ChainBuilder& chain, Module& layer, int opset, bool last) {
     std::vector<std::string> inputs = {chain.parameter(name + ".weight", conv->weight),
                                        chain.parameter(name + ".bias", conv->bias)};
     ::onnx::NodeProto& node = chain.add("Conv", name, inputs, out);
-    add_ints(node, "kernel_shape", {conv->kernel(), conv->kernel()});
-    add_ints(node, "strides", {o.stride, o.stride});
-    add_ints(node, "pads", {o.padding, o.padding, o.padding, o.padding});
-    add_ints(node, "dilations", {o.dilation, o.dilation});
+    add_ints(node, "kernel_shape", {conv->kernel().h, conv->kernel().w});
+    add_ints(node, "strides", {o.stride.h, o.stride.w});
+    add_ints(node, "pads", {o.padding.h, o.padding.w, o.padding.h, o.padding.w});  // begins, then ends
+    add_ints(node, "dilations", {o.dilation.h, o.dilation.w});
     add_int(node, "group", 1);
   } else if (auto* fc = dynamic_cast<Linear*>(&layer)) {
     std::vector<std::string> inputs = {chain.parameter(name + ".weight", fc->weight),
@@ -121,13 +127,11 @@ void add_layer(ChainBuilder& chain, Module& layer, int opset, bool last) {
     ::onnx::NodeProto& node = chain.add("Gemm", name, inputs, out);
     add_int(node, "transB", 1);  // y = x · Wᵀ + b with W as we store it, [out, in]
   } else if (auto* pool = dynamic_cast<MaxPool2d*>(&layer)) {
-    ::onnx::NodeProto& node = chain.add("MaxPool", name, {}, out);
-    add_ints(node, "kernel_shape", {pool->kernel(), pool->kernel()});
-    add_ints(node, "strides", {pool->stride(), pool->stride()});
+    add_pool_window(chain.add("MaxPool", name, {}, out), pool->kernel(), pool->stride(), pool->padding());
   } else if (auto* avg = dynamic_cast<AvgPool2d*>(&layer)) {
     ::onnx::NodeProto& node = chain.add("AveragePool", name, {}, out);
-    add_ints(node, "kernel_shape", {avg->kernel(), avg->kernel()});
-    add_ints(node, "strides", {avg->stride(), avg->stride()});
+    add_pool_window(node, avg->kernel(), avg->stride(), avg->padding());
+    add_int(node, "count_include_pad", 1);  // our average divides by the whole window
   } else if (auto* dropout = dynamic_cast<Dropout*>(&layer)) {
     // Opset 12 made the ratio an input; either way inference passes x through.
     const float ratio = static_cast<float>(dropout->p());

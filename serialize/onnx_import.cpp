@@ -10,6 +10,8 @@
 #include <optional>
 #include <set>
 
+#include "engine/ops.h"
+#include "layers/spec.h"
 #include "serialize/onnx_tensors.h"
 
 namespace gc {
@@ -26,7 +28,8 @@ constexpr int64_t kMaxAttribute = 1000000;  // kernel, stride, padding, dilation
 
 constexpr const char* kSupported =
     "Conv (group 1), MaxPool, AveragePool, Relu, Tanh, Sigmoid, Flatten, Reshape (constant shape), Gemm, "
-    "MatMul + Add, Identity, Dropout, Constant, Pad (all-zero pads), and Cast/Mul/Sub/Div on a uint8 input";
+    "MatMul + Add, Identity, Dropout, Constant, Pad (zeros, before a Conv or AveragePool), and Cast/Mul/Sub/Div on "
+    "a uint8 input";
 const std::set<std::string> kOps = {"Conv",    "MaxPool", "AveragePool", "Relu",     "Tanh", "Sigmoid",
                                     "Flatten", "Reshape", "Gemm",        "MatMul",   "Add",  "Identity",
                                     "Dropout", "Constant", "Pad",        "Cast",     "Mul",  "Sub",  "Div"};
@@ -248,18 +251,28 @@ class Importer {
     if (a->type() != ::onnx::AttributeProto::INTS) fail(node_label(i) + ": attribute '" + name + "' is not ints");
     return {a->ints().begin(), a->ints().end()};
   }
-  // An attribute that must hold one value, repeated `count` times (square
-  // kernels, equal strides): our layers take one number.
-  // Two values per attribute (four for pads) on a 2-d image.
-  int64_t uniform(int i, const std::string& name, std::vector<int64_t> values, int64_t low) const {
-    if (values.size() != (name == "pads" ? 4u : 2u))
+  // A kernel_shape, strides or dilations attribute: one value per image
+  // axis (height, width), each from `low` to kMaxAttribute.
+  Hw per_axis(int i, const std::string& name, const std::vector<int64_t>& values, int64_t low) const {
+    if (values.size() != 2)
       fail(node_label(i) + ": " + name + " " + dims_text(values) + " has " + std::to_string(values.size()) +
-           " values, expected " + (name == "pads" ? "4" : "2") + " (a 2-d image)");
+           " values, expected 2 (a 2-d image)");
     for (int64_t v : values)
-      if (v != values[0] || v < low || v > kMaxAttribute)
-        fail(node_label(i) + ": " + name + " " + dims_text(values) + " unsupported: gradcore's layers take one value " +
-             "from " + std::to_string(low) + " to " + std::to_string(kMaxAttribute) + " for every axis");
-    return values[0];
+      if (v < low || v > kMaxAttribute)
+        fail(node_label(i) + ": " + name + " " + dims_text(values) + " out of range: each value must be from " +
+             std::to_string(low) + " to " + std::to_string(kMaxAttribute));
+    return {static_cast<int>(values[0]), static_cast<int>(values[1])};
+  }
+  // pads [top, left, bottom, right]: gradcore pads both sides of an axis
+  // alike, so top = bottom and left = right.
+  Hw symmetric_pads(int i, const std::vector<int64_t>& pads) const {
+    if (pads.size() != 4)
+      fail(node_label(i) + ": pads " + dims_text(pads) + " has " + std::to_string(pads.size()) +
+           " values, expected 4 (a 2-d image)");
+    if (pads[0] != pads[2] || pads[1] != pads[3])
+      fail(node_label(i) + ": pads " + dims_text(pads) + " unsupported: gradcore pads both sides of an axis alike " +
+           "(top = bottom, left = right)");
+    return per_axis(i, "pads", {pads[0], pads[1]}, 0);
   }
   void expect_no_auto_pad(int i) const {
     const auto* a = attribute(i, "auto_pad");
@@ -268,15 +281,16 @@ class Importer {
   }
 
   // The values of a spatial layer's output: [c, h, w] from [c, h, w].
-  void spatial(int i, int64_t channels, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation) {
+  void spatial(int i, int64_t channels, Hw kernel, Hw stride, Hw padding, Hw dilation) {
     if (shape_.size() != 3) fail(node_label(i) + ": needs an input [N,c,h,w], got per image " + dims_text(shape_));
-    const int64_t span = dilation * (kernel - 1) + 1;
-    for (int d = 1; d < 3; ++d) {
-      const int64_t padded = shape_[d] + 2 * padding;
+    auto out_size = [&](int64_t size, int k, int step, int pad, int dil) {
+      const int64_t span = int64_t{dil} * (k - 1) + 1, padded = size + 2 * int64_t{pad};
       if (padded < span)
         fail(node_label(i) + ": a " + std::to_string(span) + "-wide window does not fit the input " + dims_text(shape_));
-      shape_[d] = (padded - span) / stride + 1;
-    }
+      return (padded - span) / step + 1;
+    };
+    shape_[1] = out_size(shape_[1], kernel.h, stride.h, padding.h, dilation.h);
+    shape_[2] = out_size(shape_[2], kernel.w, stride.w, padding.w, dilation.w);
     shape_[0] = channels;
     check_size(node_label(i));
   }
@@ -326,43 +340,64 @@ class Importer {
   std::string conv(int i) {
     const auto& w = constant_input(i, 1);
     const std::vector<int64_t> wd = onnx_dims(w, source_, w.name());
-    if (wd.size() != 4) fail(node_label(i) + ": weight '" + w.name() + "' has dims " + dims_text(wd) + ", expected [out,in,k,k]");
+    if (wd.size() != 4) fail(node_label(i) + ": weight '" + w.name() + "' has dims " + dims_text(wd) + ", expected [out,in,kh,kw]");
     if (int_attribute(i, "group", 1) != 1) fail(node_label(i) + ": group " + std::to_string(int_attribute(i, "group", 1)) + ", only 1 is supported");
     expect_no_auto_pad(i);
-    const int64_t k = uniform(i, "kernel", {wd[2], wd[3]}, 1);
-    if (ints_attribute(i, "kernel_shape", {k, k}) != std::vector<int64_t>{k, k})
+    const Hw kernel = per_axis(i, "kernel", {wd[2], wd[3]}, 1);
+    if (ints_attribute(i, "kernel_shape", {wd[2], wd[3]}) != std::vector<int64_t>{wd[2], wd[3]})
       fail(node_label(i) + ": kernel_shape " + dims_text(ints_attribute(i, "kernel_shape", {})) + " contradicts weight " + dims_text(wd));
-    const int64_t stride = uniform(i, "strides", ints_attribute(i, "strides", {1, 1}), 1);
-    const int64_t padding = uniform(i, "pads", ints_attribute(i, "pads", {0, 0, 0, 0}), 0);
-    const int64_t dilation = uniform(i, "dilations", ints_attribute(i, "dilations", {1, 1}), 1);
+    const Hw stride = per_axis(i, "strides", ints_attribute(i, "strides", {1, 1}), 1);
+    const Hw padding = with_pending_pad(i, symmetric_pads(i, ints_attribute(i, "pads", {0, 0, 0, 0})));
+    const Hw dilation = per_axis(i, "dilations", ints_attribute(i, "dilations", {1, 1}), 1);
     if (shape_.size() != 3 || shape_[0] != wd[1])
       fail(node_label(i) + ": weight '" + w.name() + "' " + dims_text(wd) + " wants " + std::to_string(wd[1]) +
            " input channels, the input has per image " + dims_text(shape_));
-    spatial(i, wd[0], k, stride, padding, dilation);
-    add_macs(i, double(shape_[0]) * shape_[1] * shape_[2] * wd[1] * k * k);
+    spatial(i, wd[0], kernel, stride, padding, dilation);
+    add_macs(i, double(shape_[0]) * shape_[1] * shape_[2] * wd[1] * wd[2] * wd[3]);
     std::vector<float> bias(wd[0], 0.0f);
     if (has_input(i, 2)) bias = vector_of(constant_input(i, 2), wd[0], i, "bias");
     const std::string name = "conv" + std::to_string(++convs_);
     tensors_.push_back(TensorRecord::from_floats(name + ".weight", wd, onnx_floats(w, source_, w.name()).data()));
     tensors_.push_back(TensorRecord::from_floats(name + ".bias", {wd[0]}, bias.data()));
-    tokens_.push_back("conv(" + std::to_string(wd[1]) + "," + std::to_string(wd[0]) + "," + std::to_string(k) + "," +
-                      std::to_string(stride) + "," + std::to_string(padding) + "," + std::to_string(dilation) + ")");
+    tokens_.push_back("conv(" + std::to_string(wd[1]) + "," + std::to_string(wd[0]) + "," + kernel.str() + "," +
+                      stride.str() + "," + padding.str() + "," + dilation.str() + ")");
     return single_output(i);
   }
 
+  // MaxPool and AveragePool, floor mode. Our average divides by the whole
+  // window, padding included: ONNX's count_include_pad 1 (PyTorch's default,
+  // which torch.onnx.export writes as a Pad of zeros and an unpadded pool).
   std::string pool(int i) {
     const bool max = graph_.node(i).op_type() == "MaxPool";
     expect_no_auto_pad(i);
     if (int_attribute(i, "ceil_mode", 0) != 0) fail(node_label(i) + ": ceil_mode 1 is not supported (floor only)");
-    const int64_t k = uniform(i, "kernel_shape", ints_attribute(i, "kernel_shape", {}), 1);
-    const int64_t stride = uniform(i, "strides", ints_attribute(i, "strides", {1, 1}), 1);
-    for (int64_t p : ints_attribute(i, "pads", {0, 0, 0, 0}))
-      if (p != 0) fail(node_label(i) + ": pads " + dims_text(ints_attribute(i, "pads", {})) + " unsupported: pooling takes no padding");
-    if (uniform(i, "dilations", ints_attribute(i, "dilations", {1, 1}), 1) != 1)
+    const Hw kernel = per_axis(i, "kernel_shape", ints_attribute(i, "kernel_shape", {}), 1);
+    const Hw stride = per_axis(i, "strides", ints_attribute(i, "strides", {1, 1}), 1);
+    const Hw own_pads = symmetric_pads(i, ints_attribute(i, "pads", {0, 0, 0, 0}));
+    if (!max && own_pads != 0 && int_attribute(i, "count_include_pad", 0) == 0)
+      fail(node_label(i) + ": pads " + own_pads.str() + " with count_include_pad 0 unsupported: gradcore's average " +
+           "divides by the whole window, padding included (count_include_pad 1)");
+    if (max && pending_pad_ != 0)
+      fail(node_label(i) + ": a Pad of zeros before a MaxPool is not supported (MaxPool pads with -infinity)");
+    const Hw padding = with_pending_pad(i, own_pads);
+    if (padding.h * 2 > kernel.h || padding.w * 2 > kernel.w)
+      fail(node_label(i) + ": padding " + padding.str() + " unsupported for kernel " + kernel.str() +
+           ": a pooling's padding is at most half its kernel");
+    if (per_axis(i, "dilations", ints_attribute(i, "dilations", {1, 1}), 1) != 1)
       fail(node_label(i) + ": dilations are not supported for pooling");
-    spatial(i, shape_.empty() ? 0 : shape_[0], k, stride, 0, 1);
-    tokens_.push_back(std::string(max ? "maxpool(" : "avgpool(") + std::to_string(k) + "," + std::to_string(stride) + ")");
+    spatial(i, shape_.empty() ? 0 : shape_[0], kernel, stride, padding, 1);
+    tokens_.push_back(std::string(max ? "maxpool(" : "avgpool(") + kernel.str() + "," + stride.str() + "," +
+                      padding.str() + ")");
     return single_output(i);
+  }
+
+  // A layer's own pads plus those of a Pad node just before it.
+  Hw with_pending_pad(int i, Hw own) {
+    const Hw pad = pending_pad_;
+    pending_pad_ = 0;
+    if (pad != 0 && own != 0)
+      fail(node_label(i) + ": pads " + own.str() + " after a Pad node of " + pad.str() + ": give one or the other");
+    return {own.h + pad.h, own.w + pad.w};
   }
 
   std::string flatten(int i) {
@@ -445,14 +480,28 @@ class Importer {
     return output;
   }
 
-  // torch writes a Pad of zeros before an AveragePool: an identity. Opset 11
-  // made the pads an input.
+  // A Pad of zeros on the image axes, the same on both sides, taken by the
+  // Conv or AveragePool that follows (torch.onnx.export writes AvgPool2d's
+  // padding this way). Opset 11 made the pads an input.
   std::string zero_pad(int i) {
     const auto* mode = attribute(i, "mode");
     if (mode && mode->s() != "constant") fail(node_label(i) + ": mode '" + mode->s() + "' is not supported");
-    for (int64_t p : onnx_int64s(constant_input(i, 1), source_, graph_.node(i).input(1)))
-      if (p != 0) fail(node_label(i) + ": only all-zero pads are supported (pooling takes no padding)");
-    return single_output(i);
+    if (has_input(i, 2) && scalar(constant_input(i, 2), i, "constant_value") != 0.0f)
+      fail(node_label(i) + ": only a Pad of zeros is supported");
+    const std::vector<int64_t> p = onnx_int64s(constant_input(i, 1), source_, graph_.node(i).input(1));
+    // [n, c, h, w] begins, then the same ends.
+    if (p.size() != 8 || p[0] != 0 || p[1] != 0 || p[4] != 0 || p[5] != 0)
+      fail(node_label(i) + ": pads " + dims_text(p) + " unsupported: only the image axes of [N,c,h,w] may be padded");
+    const Hw pad = symmetric_pads(i, {p[2], p[3], p[6], p[7]});
+    const std::string out = single_output(i);
+    if (pad == 0) return out;
+    const auto next = consumers_.find(out);
+    const std::string next_op =
+        next == consumers_.end() || next->second.size() != 1 ? "" : graph_.node(next->second[0]).op_type();
+    if (next_op != "Conv" && next_op != "AveragePool")
+      fail(node_label(i) + ": a Pad of " + pad.str() + " is supported only right before a Conv or AveragePool");
+    pending_pad_ = pad;
+    return out;
   }
 
   // Opset 12 moved the ratio from an attribute to an input; a training_mode
@@ -539,7 +588,12 @@ class Importer {
     file.metadata["model.name"] = meta.contains("model.name") ? meta["model.name"] : stem;
     file.metadata["model.version"] = static_cast<int64_t>(
         number("model.version", model_.model_version() > 0 ? double(model_.model_version()) : 1));
-    file.metadata["model.architecture"] = tokens;
+    // The canonical spec (defaults left out), as a model trained here records.
+    try {
+      file.metadata["model.architecture"] = build_model(tokens)->spec();
+    } catch (const std::invalid_argument& e) {
+      fail(std::string("the layers do not make a gradcore model: ") + e.what());
+    }
     file.metadata["input.shape"] = input_shape_;
     file.metadata["input.scale"] = raw_input_ ? scale_ : number("input.scale", 1.0 / 255);
     file.metadata["input.mean"] = raw_input_ ? mean_ : number("input.mean", 0.1307);
@@ -569,6 +623,7 @@ class Importer {
   bool raw_input_ = false;
   double scale_ = 0, mean_ = 0, std_ = 1;
   std::vector<int64_t> shape_, input_shape_;  // per image, without the batch
+  Hw pending_pad_ = 0;  // from a Pad node, for the layer after it
   double macs_ = 0;
   std::vector<std::string> tokens_;
   std::vector<TensorRecord> tensors_;

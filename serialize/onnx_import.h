@@ -5,13 +5,14 @@
 // to it unchanged.
 //
 // Accepted: the graphs torch.onnx.export writes for a chain of layers, opsets
-// 11 to 17: Conv (group 1, square kernel, equal strides, dilations and pads
-// on both axes), MaxPool and AveragePool (square, no padding, floor),
+// 11 to 17: Conv (group 1, any kernel, strides and dilations per axis, pads
+// the same on both sides of an axis), MaxPool and AveragePool (the same
+// rule for pads, at most half the kernel, the average counting them; floor),
 // Relu, Tanh, Sigmoid, Flatten (axis 1), Reshape to [-1, F], [0, F] or
 // [0, -1] with a constant shape, Gemm (transA 0, any transB, alpha, beta),
 // MatMul with a constant right side (and an Add of a constant bias after it),
-// Identity, Dropout, Constant, Pad of zeros (torch writes one before
-// AveragePool); initializers as raw_data or typed fields. A
+// Identity, Dropout, Constant, a Pad of zeros folded into the Conv or
+// AveragePool after it (torch writes AvgPool2d's padding so); initializers as raw_data or typed fields. A
 // graph whose uint8 input goes through Cast, Mul, Sub and Div by constants
 // (gradcore export --raw-input) gives those constants as input.scale,
 // input.mean and input.std.

@@ -10,7 +10,7 @@
 
 namespace gc {
 
-LoadedModel import_onnx(const std::filesystem::path& path) {
+serialize::ModelFile read_onnx_model_file(const std::filesystem::path& path) {
   const std::string source = path.string();
   std::error_code error;
   const auto size = std::filesystem::file_size(path, error);
@@ -22,7 +22,11 @@ LoadedModel import_onnx(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size)))
     throw serialize::FormatError(source + ": cannot read: " + std::strerror(errno));
-  return model_from_file(onnx_to_model_file(bytes, source), source);
+  return onnx_to_model_file(bytes, source);
+}
+
+LoadedModel import_onnx(const std::filesystem::path& path) {
+  return model_from_file(read_onnx_model_file(path), path.string());
 }
 
 bool is_onnx_path(const std::filesystem::path& path) { return path.extension() == ".onnx"; }

@@ -9,6 +9,10 @@
 
 namespace gc {
 
+// The model section an ONNX file imports as (serialize/onnx_import.h), not
+// yet checked as a model. Throws serialize::FormatError naming the file.
+serialize::ModelFile read_onnx_model_file(const std::filesystem::path& path);
+
 // Reads and imports an ONNX file; the result passed every check load_model
 // applies. Throws serialize::FormatError naming the file.
 LoadedModel import_onnx(const std::filesystem::path& path);

@@ -1,6 +1,8 @@
 // `gradcore inspect FILE [--json] [--trusted-keys DIR]`: what a .gcm model
 // file holds, whether every byte of it checks out, and who signed it (checked
-// against DIR when given). Exit status 0 only for a fully valid file.
+// against DIR when given). An .onnx file shows the model it imports as
+// (serialize/onnx_import.h), after every check a load applies. Exit status 0
+// only for a fully valid file.
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -8,6 +10,8 @@
 #include <string>
 
 #include "serialize/model_io.h"
+#include "serialize/model_store.h"
+#include "serialize/onnx_load.h"
 #include "serialize/signing.h"
 #include "tools/command.h"
 #include "tools/trusted_keys.h"
@@ -140,13 +144,16 @@ void print_quantization(const ModelFile& file) {
   }
 }
 
-void print_text(const std::string& path, const Verification& v, const SignatureReport& signature) {
-  const FileSummary& s = v.summary;
+// The file's layout (a .gcm file), then what every inspect shows.
+void print_file_summary(const std::string& path, const FileSummary& s) {
   std::printf("%s: gradcore model file %u.%u, little-endian, %s bytes\n", path.c_str(), s.version.major,
               s.version.minor, with_commas(s.file_size).c_str());
   std::printf("  header %u bytes, tables %s bytes, data %s bytes at offset %s\n", s.header_size,
               with_commas(s.tables_size).c_str(), with_commas(s.data_size).c_str(),
               with_commas(s.data_offset).c_str());
+}
+
+void print_text(const Verification& v, const SignatureReport& signature) {
   if (auto it = v.contents.metadata.find("model.architecture"); it != v.contents.metadata.end())
     if (const auto* architecture = std::get_if<std::string>(&it->second))
       std::printf("architecture: %s\n", architecture->c_str());
@@ -239,23 +246,54 @@ void run_inspect(const std::string& path, bool as_json, const std::string& trust
     throw Failure(std::string("INVALID: ") + e.what());
   }
   const SignatureReport signature = check_signature(path, verification.contents, trusted_keys);
-  if (as_json)
+  if (as_json) {
     std::printf("%s\n", to_json(path, verification, signature).dump(2).c_str());
-  else
-    print_text(path, verification, signature);
+  } else {
+    print_file_summary(path, verification.summary);
+    print_text(verification, signature);
+  }
   if (!verification.valid()) throw Failure(path + ": " + verdict(verification));
   if (!signature.problem.empty()) throw Failure(signature.problem);
 }
 
+// The model section an ONNX file imports as, through the same checks as a
+// load, shown like a .gcm file's (its checksums are those an import would
+// write).
+void run_inspect_onnx(const std::string& path, bool as_json) {
+  Verification verification;
+  try {
+    const ModelFile file = read_onnx_model_file(path);
+    model_from_file(file, path);
+    verification = verify_model_bytes(encode_model_file(file), path);
+  } catch (const std::exception& e) {
+    if (as_json) std::printf("%s\n", json({{"file", path}, {"valid", false}, {"error", e.what()}}).dump(2).c_str());
+    throw Failure(std::string("INVALID: ") + e.what());
+  }
+  const SignatureReport unsigned_file{""};
+  if (as_json) {
+    json out = to_json(path, verification, unsigned_file);
+    out["format"] = "onnx";
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    std::printf("%s: ONNX model, imported as the gradcore model below (gradcore import writes it)\n", path.c_str());
+    print_text(verification, unsigned_file);
+  }
+}
+
 void setup(CLI::App& app) {
-  auto* command = app.add_subcommand("inspect", "Show a .gcm model file's header, metadata and tensors, and verify every checksum");
+  auto* command = app.add_subcommand("inspect", "Show a .gcm model file's header, metadata and tensors and verify every checksum, or what an .onnx file imports as");
   auto path = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
   auto trusted_keys = std::make_shared<std::string>();
-  command->add_option("file", *path, "model or checkpoint file (.gcm)")->required();
+  command->add_option("file", *path, "model or checkpoint file (.gcm), or an ONNX file (.onnx)")->required();
   command->add_flag("--json", *as_json, "print one JSON object instead of text");
   command->add_option("--trusted-keys", *trusted_keys, "Also check the signature against the keys (*.pub) in this directory");
-  command->callback([path, as_json, trusted_keys] { run_inspect(*path, *as_json, *trusted_keys); });
+  command->callback([path, as_json, trusted_keys] {
+    if (!is_onnx_path(*path)) return run_inspect(*path, *as_json, *trusted_keys);
+    if (!trusted_keys->empty())
+      throw Failure(*path + ": an ONNX file carries no gradcore signature to check against --trusted-keys");
+    run_inspect_onnx(*path, *as_json);
+  });
 }
 
 CommandRegistration registration{"inspect", setup};

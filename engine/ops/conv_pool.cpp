@@ -34,13 +34,14 @@ static cpu::Conv2dShape conv_shape(const char* op, const Tensor& x, const Tensor
   cpu::Conv2dShape s{};
   s.n = to_int(x.dim(0)); s.c_in = to_int(x.dim(1)); s.h = to_int(x.dim(2)); s.w = to_int(x.dim(3));
   s.c_out = to_int(weight.dim(0)); s.kh = to_int(weight.dim(2)); s.kw = to_int(weight.dim(3));
-  s.stride_h = s.stride_w = o.stride;
-  s.pad_h = s.pad_w = o.padding;
-  s.dil_h = s.dil_w = o.dilation;
-  if (s.out_h() < 1 || s.out_w() < 1 || o.stride < 1 || o.dilation < 1 || o.padding < 0)
+  s.stride_h = o.stride.h; s.stride_w = o.stride.w;
+  s.pad_h = o.padding.h; s.pad_w = o.padding.w;
+  s.dil_h = o.dilation.h; s.dil_w = o.dilation.w;
+  if (s.out_h() < 1 || s.out_w() < 1 || s.stride_h < 1 || s.stride_w < 1 || s.dil_h < 1 || s.dil_w < 1 ||
+      s.pad_h < 0 || s.pad_w < 0)
     throw_shape_error(op, "input " + x.shape().str() + " with kernel " + weight.shape().str() + ", stride " +
-                              std::to_string(o.stride) + ", padding " + std::to_string(o.padding) +
-                              ", dilation " + std::to_string(o.dilation) + " gives an empty output");
+                              o.stride.str() + ", padding " + o.padding.str() + ", dilation " + o.dilation.str() +
+                              " gives an empty output");
   return s;
 }
 
@@ -112,16 +113,17 @@ Tensor conv2d_pool_relu(const Tensor& x, const Tensor& weight, const Tensor& bia
 static cpu::Pool2dShape pool_shape(const char* op, const Tensor& x, const Pool2dOptions& o) {
   detail::check_same_device_dtype(op, {x});
   detail::check_rank(op, "input", x, 4);
-  int stride = o.stride == 0 ? o.kernel : o.stride;
+  const Hw stride{o.stride.h == 0 ? o.kernel.h : o.stride.h, o.stride.w == 0 ? o.kernel.w : o.stride.w};
   cpu::Pool2dShape s{};
   s.n = to_int(x.dim(0)); s.c = to_int(x.dim(1)); s.h = to_int(x.dim(2)); s.w = to_int(x.dim(3));
-  s.kh = s.kw = o.kernel;
-  s.stride_h = s.stride_w = stride;
-  s.pad_h = s.pad_w = o.padding;
-  if (o.kernel < 1 || stride < 1 || o.padding < 0 || o.padding * 2 > o.kernel || s.out_h() < 1 || s.out_w() < 1)
-    throw_shape_error(op, "input " + x.shape().str() + " with kernel " + std::to_string(o.kernel) + ", stride " +
-                              std::to_string(stride) + ", padding " + std::to_string(o.padding) +
-                              " is not a valid pooling");
+  s.kh = o.kernel.h; s.kw = o.kernel.w;
+  s.stride_h = stride.h; s.stride_w = stride.w;
+  s.pad_h = o.padding.h; s.pad_w = o.padding.w;
+  const bool axes_ok = s.kh >= 1 && s.kw >= 1 && s.stride_h >= 1 && s.stride_w >= 1 && s.pad_h >= 0 &&
+                       s.pad_w >= 0 && s.pad_h * 2 <= s.kh && s.pad_w * 2 <= s.kw;
+  if (!axes_ok || s.out_h() < 1 || s.out_w() < 1)
+    throw_shape_error(op, "input " + x.shape().str() + " with kernel " + o.kernel.str() + ", stride " +
+                              stride.str() + ", padding " + o.padding.str() + " is not a valid pooling");
   return s;
 }
 

@@ -37,6 +37,12 @@ std::vector<OpCase> op_cases() {
       {"conv2d dilated", {{1, 2, 9, 9}, {3, 2, 3, 3}, {3}}, [](auto& v) { return conv2d(v[0], v[1], v[2], {.dilation = 2}); }},
       {"max_pool2d", {{2, 3, 7, 7}}, [](auto& v) { return max_pool2d(v[0], {.kernel = 2}); }, 1e-2},
       {"avg_pool2d", {{1, 2, 7, 5}}, [](auto& v) { return avg_pool2d(v[0], {.kernel = 3, .stride = 2}); }},
+      {"conv2d per axis", {{2, 2, 9, 8}, {3, 2, 3, 2}, {3}}, [](auto& v) {
+         return conv2d(v[0], v[1], v[2], {.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 3}});
+       }},
+      {"avg_pool2d per axis", {{2, 2, 7, 6}}, [](auto& v) {
+         return avg_pool2d(v[0], {.kernel = {2, 3}, .stride = {1, 2}, .padding = 1});
+       }},
       {"relu", {{3, 33}}, [](auto& v) { return relu(v[0]); }, 1e-2},
       {"tanh", {{3, 33}}, [](auto& v) { return tanh(v[0]); }},
       {"sigmoid", {{3, 33}}, [](auto& v) { return sigmoid(v[0]); }},

@@ -76,6 +76,10 @@ TEST(Gradcheck, Conv2d) {
            [o](auto& v) { return conv2d(v[0], v[1], v[2], o); }});
   }
   check({"conv2d no bias", {{2, 3, 5, 5}, {2, 3, 3, 3}}, [](auto& v) { return conv2d(v[0], v[1], Tensor()); }});
+  // A kernel, stride, padding and dilation that differ between the axes.
+  check({"conv2d per axis", {{2, 2, 9, 8}, {3, 2, 3, 2}, {3}}, [](auto& v) {
+           return conv2d(v[0], v[1], v[2], {.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 3}});
+         }});
 }
 
 TEST(Gradcheck, Pooling) {
@@ -84,6 +88,7 @@ TEST(Gradcheck, Pooling) {
                                    {{2, 3, 7, 7}, {.kernel = 2}},
                                    {{1, 2, 7, 5}, {.kernel = 3, .stride = 2}},
                                    {{3, 1, 5, 5}, {.kernel = 3, .stride = 1, .padding = 1}},
+                                   {{2, 2, 7, 6}, {.kernel = {2, 3}, .stride = {1, 2}, .padding = {1, 1}}},
                                    {{1, 1, 1, 1}, {.kernel = 1}}}) {
     Pool2dOptions o = p.o;
     check({"max_pool2d", {p.x}, [o](auto& v) { return max_pool2d(v[0], o); }, 1e-3});

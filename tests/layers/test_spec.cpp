@@ -122,7 +122,7 @@ TEST(Spec, ConvTakesADilation) {
   const auto& conv = static_cast<const Conv2d&>(*model->layers()[0]);
   Tensor x = Tensor::from_vector({1, 1, 9, 9}, std::vector<float>(81, 0.5f));
   NoGradGuard no_grad;
-  EXPECT_EQ(conv.options().dilation, 2);
+  EXPECT_TRUE(conv.options().dilation == 2);
   EXPECT_EQ(model->forward(x).to_doubles(),
             relu(conv2d(x, conv.weight, conv.bias, {.stride = 1, .padding = 1, .dilation = 2})).to_doubles());
   try {
@@ -171,6 +171,44 @@ TEST(Spec, DropoutIsIdentityInEvalMode) {
   EXPECT_EQ(eval1, eval2);
   model->set_training_mode(true);
   EXPECT_NE((*model)(x).to_doubles(), eval1);
+}
+
+// Every window argument may be HxW: the layer runs conv2d and the pooling
+// with those per-axis sizes, and its spec gives the same text back.
+TEST(Spec, WindowsMayDifferBetweenTheAxes) {
+  const std::string spec = "conv(1,2,3x5,2x1,1x2,1x2) maxpool(3,2,1) avgpool(2x3,2x1,1x0)";
+  auto model = build_model(spec);
+  EXPECT_EQ(model->spec(), spec);
+  EXPECT_EQ(build_model("maxpool(2x2,2,0)")->spec(), "maxpool(2)");
+  model->reset_parameters(5, "he");
+  const auto& conv = static_cast<const Conv2d&>(*model->layers()[0]);
+  EXPECT_EQ(conv.weight.shape(), (Shape{2, 1, 3, 5}));
+  std::vector<float> pixels(2 * 11 * 13);
+  for (size_t k = 0; k < pixels.size(); ++k) pixels[k] = static_cast<float>((k * 37) % 19) - 9.0f;
+  Tensor x = Tensor::from_vector({2, 1, 11, 13}, pixels);
+  NoGradGuard no_grad;
+  Tensor h = conv2d(x, conv.weight, conv.bias, {.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}});
+  h = max_pool2d(h, {.kernel = 3, .stride = 2, .padding = 1});
+  h = avg_pool2d(h, {.kernel = {2, 3}, .stride = {2, 1}, .padding = {1, 0}});
+  EXPECT_EQ(model->forward(x).shape(), h.shape());
+  EXPECT_EQ(model->forward(x).to_doubles(), h.to_doubles());
+}
+
+TEST(Spec, WindowArgumentsAreCheckedByToken) {
+  auto message = [](const std::string& spec) {
+    try {
+      build_model(spec);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message("relu conv(1,2,3y5)"),
+            "spec: token 2 'conv(1,2,3y5)': argument '3y5' is not N or HxW with integers from 0 to 1000000");
+  EXPECT_EQ(message("conv(1x2,2,3)"), "spec: token 1 'conv(1x2,2,3)': argument '1x2' is not an integer from 0 to 1000000");
+  EXPECT_EQ(message("maxpool(3,1,2)"), "spec: token 1 'maxpool(3,1,2)': padding must be at most half the kernel");
+  EXPECT_EQ(message("avgpool(2x0)"), "spec: token 1 'avgpool(2x0)': sizes must be ≥ 1");
+  EXPECT_EQ(message("conv(1,2,3,1x0,0)"), "spec: token 1 'conv(1,2,3,1x0,0)': stride and dilation must be ≥ 1");
 }
 
 }  // namespace

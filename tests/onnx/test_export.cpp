@@ -88,6 +88,16 @@ TEST_F(OnnxExport, StridePaddingDilationAvgPoolTanhSigmoidAgreeAtEveryOpset) {
   }
 }
 
+// Kernels, strides, paddings and dilations that differ between the axes, and
+// padded pooling (ONNX Runtime's average must count the padding, as ours):
+// 28x28 → conv 3x5 s2x1 p1x2 d1x2: 14x24 → maxpool 3 s2 p1: 7x12 → conv 1x3 p0x1: 7x12
+// → avgpool 2x3 s2x1 p1: 4x12.
+TEST_F(OnnxExport, PerAxisWindowsAndPaddedPoolingAgree) {
+  const auto gcm = save("axes", "conv(1,6,3x5,2x1,1x2,1x2) relu maxpool(3,2,1) conv(6,8,1x3,1,0x1) tanh "
+                                "avgpool(2x3,2x1,1) flatten linear(384,10)");
+  for (int opset : {11, 17}) expect_same_logits(gcm, "--opset " + std::to_string(opset));
+}
+
 TEST_F(OnnxExport, MetadataHoldsLabelsNameVersionAndPreprocessing) {
   auto model = build_model("mlp");
   model->reset_parameters(1, "he");

@@ -63,7 +63,7 @@ TEST(OnnxImport, TorchModelsGiveTorchsLogitsAtOpsets11To17) {
                               " " + (dir / "inputs.bin").string() + " " + std::to_string(kImages) + " 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 
-  for (const char* name : {"seed-cnn", "lenet5", "odd"}) {
+  for (const char* name : {"seed-cnn", "lenet5", "odd", "axes"}) {
     const std::vector<float> want = read_floats(dir / (std::string(name) + ".logits.bin"));
     ASSERT_EQ(want.size(), size_t(kImages * 10)) << name;
     for (int opset : {11, 13, 17}) {
@@ -83,8 +83,19 @@ TEST(OnnxImport, TorchModelsGiveTorchsLogitsAtOpsets11To17) {
       EXPECT_EQ(imported.info.origin.format, "onnx");
       EXPECT_EQ(imported.info.origin.opset, opset);
       EXPECT_EQ(imported.info.origin.producer.rfind("pytorch 1.13", 0), 0u) << imported.info.origin.producer;
+      // inspect shows what the .onnx imports as: the same architecture.
+      CliRun inspect = gradcore("inspect " + onnx.string());
+      EXPECT_EQ(inspect.exit_code, 0) << inspect.output;
+      EXPECT_NE(inspect.output.find("ONNX model, imported as"), std::string::npos) << inspect.output;
+      EXPECT_NE(inspect.output.find("architecture: " + imported.model->spec() + "\n"), std::string::npos)
+          << inspect.output;
     }
   }
+  // The per-axis network keeps its per-axis windows (PyTorch writes its
+  // AvgPool2d padding as a Pad node, which the pool takes).
+  EXPECT_EQ(load_model(dir / "axes-opset17.gcm").model->spec(),
+            "conv(1,6,3x5,2x1,1x2,1x2) relu maxpool(3,2,1) conv(6,8,1x3,1,0x1) tanh avgpool(2x3,2x1,1) flatten "
+            "linear(384,10)");
 }
 
 // train --init-from an .onnx file fine-tunes its weights; the saved model
@@ -287,11 +298,18 @@ TEST_F(OnnxRefusal, BranchAndAttributesOurLayersCannotHold) {
   proto_ = original;
   for (auto& a : *node("conv1").mutable_attribute())
     if (a.name() == "pads") a.set_ints(1, 1);
-  EXPECT_REFUSED(import_edited(), "node 'conv1' (Conv): pads [0,1,0,0] unsupported");
+  EXPECT_REFUSED(import_edited(), "node 'conv1' (Conv): pads [0,1,0,0] unsupported: gradcore pads both sides of an "
+                                  "axis alike (top = bottom, left = right)");
   proto_ = original;
   for (auto& a : *node("conv1").mutable_attribute())
     if (a.name() == "group") a.set_i(2);
   EXPECT_REFUSED(import_edited(), "node 'conv1' (Conv): group 2, only 1 is supported");
+  proto_ = original;
+  for (auto& a : *node("maxpool1").mutable_attribute())
+    if (a.name() == "pads")
+      for (int k = 0; k < 4; ++k) a.set_ints(k, 2);
+  EXPECT_REFUSED(import_edited(), "node 'maxpool1' (MaxPool): padding 2 unsupported for kernel 2: a pooling's "
+                                  "padding is at most half its kernel");
   proto_ = original;  // found by fuzz_onnx: a pool without kernel_shape
   auto* attributes = node("maxpool1").mutable_attribute();
   attributes->erase(std::find_if(attributes->begin(), attributes->end(),

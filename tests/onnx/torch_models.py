@@ -3,9 +3,11 @@
 
     /usr/bin/python3 tests/onnx/torch_models.py OUT_DIR INPUTS.bin N
 
-Builds, with seeded random weights, the seed CNN, LeNet-5 and a network with
+Builds, with seeded random weights, the seed CNN, LeNet-5, a network with
 what else the importer takes (stride, padding, dilation, a conv without bias,
-average pooling, tanh, sigmoid, a Reshape to a constant shape, MatMul + Add),
+average pooling, tanh, sigmoid, a Reshape to a constant shape, MatMul + Add)
+and one whose kernels, strides, paddings and dilations differ between the
+axes, with padded pooling,
 exports each at opsets 11, 13 and 17 to OUT_DIR/<name>-opset<k>.onnx with a
 symbolic batch, and writes the float32 logits PyTorch computes for the N
 normalised [1, 28, 28] images in INPUTS.bin to OUT_DIR/<name>.logits.bin.
@@ -45,6 +47,15 @@ class Odd(nn.Module):
         return self.out(torch.tanh(self.hidden(x)))
 
 
+def axes():
+    # 28x28 -> conv (3,5) s(2,1) p(1,2) d(1,2): 14x24 -> maxpool 3 s2 p1: 7x12
+    # -> conv (1,3) p(0,1): 7x12 -> avgpool (2,3) s(2,1) p1 (a Pad, then the pool): 4x12
+    return nn.Sequential(
+        nn.Conv2d(1, 6, (3, 5), stride=(2, 1), padding=(1, 2), dilation=(1, 2)), nn.ReLU(),
+        nn.MaxPool2d(3, stride=2, padding=1), nn.Conv2d(6, 8, (1, 3), padding=(0, 1)), nn.Tanh(),
+        nn.AvgPool2d((2, 3), stride=(2, 1), padding=1), nn.Flatten(), nn.Linear(384, 10))
+
+
 def models():
     yield "seed-cnn", nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
@@ -53,6 +64,7 @@ def models():
         nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
     yield "odd", Odd()
+    yield "axes", axes()
 
 
 def main(out_dir, inputs_path, n):
