@@ -72,6 +72,11 @@ void prepare_gemm(QuantizedModel::Step& s, const QuantizedLayer& l, int64_t kern
     const double multiplier = s.in_q.scale * l.weight_scales[j];
     s.bias.push_back(l.bias[j] - int32_t(s.in_q.zero_point) * s.weights.row_sums[j]);
     s.scale.push_back(static_cast<float>(s.logits ? multiplier : multiplier / s.out_q.scale));
+    // Scales the file allows (finite, > 0) can still leave float's range here.
+    if (!(std::isfinite(s.scale.back()) && s.scale.back() > 0))
+      throw std::invalid_argument("int8 model: layer '" + l.name + "' channel " + std::to_string(j) +
+                                  ": requantization scale " + std::to_string(s.scale.back()) +
+                                  " is outside float's range (from the file's scales)");
   }
 }
 
@@ -91,6 +96,10 @@ QuantizedModel::QuantizedModel(Sequential& model, const QuantizationInfo& q, con
                                    : Int8Shape{int(input_shape.at(0)), 1, 1, false};
   input_q_ = q.activations.front();
   output_q_ = q.activations.back();
+  for (size_t i = 0; i < q.activations.size(); ++i)
+    if (const float f = static_cast<float>(q.activations[i].scale); !(std::isfinite(f) && f > 0))
+      throw std::invalid_argument("int8 model: activation.scales[" + std::to_string(i) + "] is " +
+                                  std::to_string(q.activations[i].scale) + ", outside float's range");
   Int8Shape shape = input_;
   for (const Int8Group& g : int8_groups(model)) {
     Step s;
@@ -114,7 +123,9 @@ QuantizedModel::QuantizedModel(Sequential& model, const QuantizationInfo& q, con
       }
       case Kind::linear: {
         const QuantizedLayer& l = layer_of(q, first);
-        s.logits = g.end == layers.size();
+        // The network's last layer writes float logits (a fused ReLU there
+        // goes through u8 like any other output).
+        s.logits = g.end == layers.size() && !g.relu;
         prepare_gemm(s, l, 1, shape.size());
         s.out = {int(l.weight_shape[0]), 1, 1, false};
         break;

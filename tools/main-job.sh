@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, from a fresh Debian machine: install, build, fetch MNIST,
-# train the seed CNN, evaluate it, save models/mnist.gcm, export it as
+# train the seed CNN, evaluate it, save models/mnist.gcm, quantize it to
+# models/mnist-int8.gcm and evaluate that, export it as
 # models/mnist.onnx and run that in ONNX Runtime, serve it over TCP and HTTP
 # and classify a few test digits through the server (one with curl).
 #   EPOCHS=5 PORT=7878 HTTP_PORT=8080 tools/main-job.sh
@@ -21,6 +22,9 @@ $gradcore train --model seed-cnn --epochs "$epochs" --batch 128 --opt adam --lr 
   --out models/mnist.gcm
 $gradcore eval --model models/mnist.gcm
 $gradcore inspect models/mnist.gcm
+# Int8 (docs/QUANTIZATION.md): calibrated on 1,000 training images.
+$gradcore quantize --model models/mnist.gcm --calib-images 1000 --out models/mnist-int8.gcm
+$gradcore eval --model models/mnist-int8.gcm
 # The model as ONNX, checked by ONNX Runtime over the test set (its accuracy
 # must be eval's), from float32 and from uint8 pixels.
 $gradcore export --model models/mnist.gcm --out models/mnist.onnx

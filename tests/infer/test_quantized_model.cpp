@@ -181,6 +181,21 @@ TEST_F(QuantizedModelTest, BadQuantizationIsRefusedByName) {
   }
 }
 
+// A scale the format accepts (finite, > 0) but float cannot hold is refused
+// when the runner is built, never turned into NaN.
+TEST_F(QuantizedModelTest, ScaleOutsideFloatRangeIsRefused) {
+  serialize::ModelFile file = serialize::read_model_file(path());
+  std::get<std::vector<double>>(file.sections[0].metadata["activation.scales"])[1] = 1e-300;
+  const auto bad = dir_ / "tiny-scale.gcm";
+  serialize::write_model_file(bad, file);
+  try {
+    Classifier classifier(load_model(bad));
+    FAIL() << "a scale of 1e-300 was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("activation.scales[1]"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(QuantizedModelTest, ClassifierRunsTheInt8Model) {
   Classifier classifier(load_model(path()));
   EXPECT_STREQ(classifier.precision(), "int8");
