@@ -4,15 +4,17 @@
 // those between groups.
 //
 //   conv [relu] [maxpool(2)]    one GEMM, requantization fused with the bias,
-//                               ReLU and 2×2 pool (ReLU and pool in either order)
+//                               ReLU and 2×2 pool (ReLU and pool in either order);
+//                               square kernel, stride and padding, no dilation
 //   linear [relu]               one GEMM, fused requantization; the network's
 //                               last layer dequantizes to float logits instead
 //   maxpool(k, s), relu,        on u8 directly: both commute with the
 //   flatten, dropout            (monotone) quantization, so their output keeps
-//                               their input's scale and zero point
+//                               their input's scale and zero point (square,
+//                               unpadded pools)
 //   anything else (tanh,        fp32: dequantize, run the float layer,
-//   sigmoid, avgpool, dilated   quantize with the calibrated output scale
-//   conv)
+//   sigmoid, avgpool, other     quantize with the calibrated output scale
+//   convs and pools)
 #pragma once
 
 #include <cstddef>
