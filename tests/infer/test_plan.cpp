@@ -1,7 +1,8 @@
 // The compiled inference plan (infer/plan.h) against the engine's own
 // forward pass, on every preset and on specs that take the other steps
-// (strides, padding, avg-pool, tanh, sigmoid, dropout, a pool the fused
-// kernel cannot take), at batch sizes 1 to 300 on one and two threads.
+// (strides, padding, per-axis windows, avg-pool, tanh, sigmoid, dropout, a
+// pool the fused kernel cannot take), at batch sizes 1 to 300 on one and
+// two threads.
 #include <gtest/gtest.h>
 
 #include <omp.h>
@@ -37,6 +38,7 @@ const std::vector<std::string>& specs() {
       "conv(1,8,5) maxpool(2) relu conv(8,12,3,1,1,2) relu maxpool(3,2) flatten dropout(0.5) linear(192,3)",
       "conv(1,4,3) relu conv(4,9,3) sigmoid maxpool(2) flatten linear(1296,33) relu linear(33,2)",
       "flatten linear(784,17) tanh linear(17,17) relu linear(17,5)",
+      "conv(1,16,3x5,2x1,1x2) relu maxpool(2) flatten linear(1568,10)",
   };
   return all;
 }

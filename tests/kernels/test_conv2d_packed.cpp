@@ -4,8 +4,9 @@
 // portable loop the same bits as the AVX2 one; and one or two threads, one
 // image or several, the same bits. Shapes: the seed CNN's second and third
 // layers (k = 576 crosses sgemm's 512-term block), padding, stride,
-// dilation, 5×5 kernels, channel counts that leave part of an 8- or
-// 24-channel block, an odd output left over by the pool.
+// dilation, 5×5 kernels, a different window per axis, channel counts that
+// leave part of an 8- or 24-channel block, an odd output left over by the
+// pool.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -31,10 +32,21 @@ Conv2dShape shape(int n, int c_in, int h, int w, int c_out, int k, int stride = 
   return s;
 }
 
+// A 3×5 kernel, stride 2×1, padding 1×2, dilation 1×2.
+Conv2dShape per_axis() {
+  Conv2dShape s{2, 3, 12, 17, 16, 3, 5};
+  s.stride_h = 2;
+  s.pad_w = 2;
+  s.pad_h = 1;
+  s.dil_w = 2;
+  return s;
+}
+
 const std::vector<Conv2dShape>& shapes() {
   static const std::vector<Conv2dShape> all = {
       shape(1, 32, 13, 13, 64, 3), shape(3, 64, 5, 5, 64, 3),     shape(2, 6, 14, 14, 16, 5),
       shape(1, 3, 9, 11, 17, 3, 2, 1), shape(2, 5, 12, 10, 20, 3, 1, 2, 2), shape(1, 1, 7, 7, 40, 2),
+      per_axis(),
   };
   return all;
 }
