@@ -61,6 +61,7 @@ void Server::EventLoop::run_batches(bool run_all) {
 const ServingModel* Server::EventLoop::model_for(const QueuedPredict& request) const {
   const ServingModel& current = registry_->current();
   int64_t pinned = request.http ? request.http->pinned_version : -1;
+  if (canary_ && (request.canary || (pinned >= 0 && pinned == canary_->version))) return &*canary_;
   if (pinned < 0 || pinned == current.version) return &current;
   const ServingModel* previous = registry_->previous();
   return previous && previous->version == pinned ? previous : nullptr;
@@ -121,11 +122,13 @@ void Server::EventLoop::run_one_batch() {
     } catch (...) {
       failure = "model failed";
     }
+    if (failure.empty() && chosen == &registry_->current()) offer_to_shadow(model, images);
     stats.batches.fetch_add(1, std::memory_order_relaxed);
     stats.images.fetch_add(static_cast<uint64_t>(images), std::memory_order_relaxed);
     stats.batch_sizes.record(images);
   }
 
+  VersionStats& answered_by = stats.version_stats(model.version);
   const float* logits = batch_logits_.data();
   const uint16_t type = response_type(MessageType::predict);
   for (size_t i = 0; i < taken; ++i) {
@@ -137,7 +140,8 @@ void Server::EventLoop::run_one_batch() {
                           !fits[i] ? "the model's input shape changed on reload" : failure);
       http_answered_.push_back(c->id);
       start_awaiting(*c);
-      answered_receipts_.push_back(r.received);
+      answered_by.answers.fetch_add(1, std::memory_order_relaxed);
+      answered_receipts_.push_back({r.received, &answered_by});
     } else if (c) {
       --c->owed;
       if (!fits[i])
@@ -150,7 +154,8 @@ void Server::EventLoop::run_one_batch() {
         append_prediction(*c, r, model, logits);
       start_awaiting(*c);
       queue_flush(*c);
-      answered_receipts_.push_back(r.received);
+      answered_by.answers.fetch_add(1, std::memory_order_relaxed);
+      answered_receipts_.push_back({r.received, &answered_by});
     }
     if (fits[i]) logits += static_cast<size_t>(r.count) * model.classes;
   }

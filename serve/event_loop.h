@@ -11,6 +11,7 @@
 #include "serve/model_registry.h"
 #include "serve/protocol.h"
 #include "serve/server.h"
+#include "serve/shadow.h"
 #include "serve/tls.h"
 
 #include <sys/epoll.h>
@@ -62,6 +63,13 @@ struct QueuedPredict {
   std::vector<uint8_t> pixels;
   Clock::time_point received;
   std::shared_ptr<const HttpInferAsk> http;  // an HTTP infer request; null for a TCP PREDICT
+  bool canary = false;  // in the canary's share (serve/canary.h)
+};
+
+// An answer queued for writing: its latency is recorded once written.
+struct AnswerReceipt {
+  Clock::time_point received;
+  VersionStats* version;  // the slot of the version that answered
 };
 
 // Who asked for the load that is running: a connection, or SIGHUP.
@@ -136,16 +144,26 @@ class Server::EventLoop {
   void handle_http_model_route(Connection& c, const HttpRequest& request, const std::vector<std::string_view>& parts);
   void handle_http_infer(Connection& c, const HttpRequest& request, const ServingModel& model, int64_t pinned);
   void handle_http_admin(Connection& c, const HttpRequest& request, const std::vector<std::string_view>& parts);
-  // The model that version names (current or previous), or null.
+  // The model that version names (current, canary or previous), or null.
   const ServingModel* http_model(std::string_view name, std::optional<int64_t> version) const;
   std::string http_model_metadata(const ServingModel& model) const;
   void answer_http_predict(Connection& c, const QueuedPredict& request, const ServingModel& model,
                            const float* logits, const std::string& failure);
   void resume_http(Connection& c);  // its answer is queued: take its next pipelined request
 
+  // ---- canary and shadow models (canary.cpp)
+  void load_candidates(const ModelLoader& loader);  // the canary and the shadow of options_, if any
+  bool in_canary_share(uint64_t key) const;  // whether a request with this key goes to the canary
+  // Hands a sample of the live model's batches to the shadow: `images`
+  // normalised images in batch_images_, their logits in batch_logits_.
+  void offer_to_shadow(const ServingModel& live, int images);
+  // After a reload made `live` current: a canary or shadow of its version has been promoted, and stops.
+  void retire_promoted_candidates(const ServingModel& live);
+
   // ---- batching
-  // The model a queued request runs on: the current one, or the version it
-  // was pinned to if that is the previous one; null when neither is.
+  // The model a queued request runs on: the canary for a request in its
+  // share, else the current one, or the version it was pinned to if that is
+  // the canary or the previous one; null when none is.
   const ServingModel* model_for(const QueuedPredict& request) const;
   void run_batches(bool run_all);
   bool batch_should_wait() const;  // the front of a non-empty queue may wait for a fuller batch
@@ -161,6 +179,9 @@ class Server::EventLoop {
 
   ServerOptions options_;
   std::unique_ptr<ModelRegistry> registry_;
+  std::optional<ServingModel> canary_;
+  std::unique_ptr<ShadowRunner> shadow_;  // after stats: stops before the counters it writes go
+  uint64_t http_infers_ = 0;  // HTTP infers so far: their key for the canary's share
   std::unique_ptr<tls::Context> tls_;  // null: plaintext
   uint32_t max_payload_ = 0;
   int epoll_fd_ = -1, listen_fd_ = -1, http_listen_fd_ = -1, wake_fd_ = -1, signal_fd_ = -1;
@@ -180,7 +201,7 @@ class Server::EventLoop {
   uint64_t batches_run_ = 0;
   int awaited_ = 0;
   std::vector<float> batch_images_, batch_logits_, probabilities_;
-  std::vector<Clock::time_point> answered_receipts_;  // latencies to record once written
+  std::vector<AnswerReceipt> answered_receipts_;  // latencies to record once written
   std::vector<uint64_t> http_answered_;  // HTTP connections the running batch answered
 
   std::optional<PendingReload> pending_reload_;

@@ -129,6 +129,7 @@ const ServingModel* Server::EventLoop::http_model(std::string_view name, std::op
   const ServingModel& current = registry_->current();
   if (name != current.model->name()) return nullptr;
   if (!version || *version == current.version) return &current;
+  if (canary_ && *version == canary_->version) return &*canary_;
   const ServingModel* previous = registry_->previous();
   return previous && previous->version == *version ? previous : nullptr;
 }
@@ -216,8 +217,9 @@ void Server::EventLoop::handle_http_infer(Connection& c, const HttpRequest& requ
     return reply_http_error(c, 503, "request queue is full");
   }
   infer.ask.pinned_version = pinned;
+  bool to_canary = pinned < 0 && in_canary_share(++http_infers_);
   queue_.push_back({c.id, 0, infer.format, false, infer.count, std::move(infer.pixels), now_,
-                    std::make_shared<const HttpInferAsk>(std::move(infer.ask))});
+                    std::make_shared<const HttpInferAsk>(std::move(infer.ask)), to_canary});
   queued_images_ += infer.count;
   ++c.owed;
   stop_awaiting(c);

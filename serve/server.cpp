@@ -98,9 +98,10 @@ Server::EventLoop::EventLoop(ServerOptions options, ModelLoader loader, const st
                                 ", which other machines can reach: give --tls-cert and --tls-key, or --insecure");
   if (!options_.tls_cert_file.empty())
     tls_ = std::make_unique<tls::Context>(tls::Context::server(options_.tls_cert_file, options_.tls_key_file));
-  registry_ = std::make_unique<ModelRegistry>(std::move(loader), model_path);
+  registry_ = std::make_unique<ModelRegistry>(loader, model_path);
   const ServingModel& model = registry_->current();
   stats.model_version = model.version;
+  load_candidates(loader);
   max_payload_ = options_.max_payload_bytes;
   if (max_payload_ == 0) {
     size_t needed = protocol::kPredictHeaderSize + size_t{4} * options_.max_batch * model.pixels;
@@ -409,9 +410,11 @@ void Server::EventLoop::flush_queued() {
       finish_write(*writing_[i]);
   }
   auto written = Clock::now();
-  for (auto received : answered_receipts_)
-    stats.predict_latency_us.record(
-        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(written - received).count()));
+  for (const AnswerReceipt& r : answered_receipts_) {
+    auto us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(written - r.received).count());
+    stats.predict_latency_us.record(us);
+    r.version->latency_us.record(us);
+  }
   answered_receipts_.clear();
 }
 

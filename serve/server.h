@@ -47,6 +47,11 @@ struct ServerOptions {
   std::string tls_cert_file;         // PEM certificate chain, the server's first
   std::string tls_key_file;          // PEM private key
   bool insecure = false;             // allow plaintext on an address other than loopback
+  // Candidates beside the live model (docs/SERVING.md, "Canary and shadow models"):
+  std::string canary_model_path;     // answers canary_percent of the requests; empty: none
+  double canary_percent = 0;         // 0..100, by a hash of the request id (serve/canary.h)
+  std::string shadow_model_path;     // also runs shadow_percent of the live batches, answering nobody
+  double shadow_percent = 100;       // 0..100, by a hash of the batch's number
 };
 
 class Server {

@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <sstream>
+#include <string_view>
 
 namespace gc::serve {
 
@@ -30,6 +31,10 @@ uint64_t LatencyHistogram::bucket_upper_edge(int bucket) {
 
 void LatencyHistogram::record(uint64_t value) {
   buckets_[bucket_of(value)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void LatencyHistogram::clear() {
+  for (auto& b : buckets_) b.store(0, std::memory_order_relaxed);
 }
 
 uint64_t LatencyHistogram::count() const {
@@ -60,6 +65,30 @@ void BatchSizeHistogram::record(int batch_size) {
 void ServerStats::count_request(uint16_t type) {
   int index = (type >= 1 && type <= protocol::kMessageTypeCount) ? type - 1 : protocol::kMessageTypeCount;
   requests[index].fetch_add(1, std::memory_order_relaxed);
+}
+
+VersionStats& ServerStats::version_stats(int64_t version) {
+  VersionStats *unused = nullptr, *retired = nullptr;
+  for (VersionStats& slot : by_version) {
+    int64_t v = slot.version.load(std::memory_order_relaxed);
+    if (v == version) return slot;
+    if (v == -1 && !unused) unused = &slot;
+    if (v != -1 && std::string_view(role_of(v)) == "retired" &&
+        (!retired || load(slot.answers) < load(retired->answers)))
+      retired = &slot;
+  }
+  // With more slots than the two versions served at once, one of the two is always found.
+  VersionStats& slot = unused ? *unused : retired ? *retired : by_version.back();
+  slot.answers.store(0, std::memory_order_relaxed);
+  slot.latency_us.clear();
+  slot.version.store(version, std::memory_order_relaxed);
+  return slot;
+}
+
+const char* ServerStats::role_of(int64_t version) const {
+  if (version == model_version.load(std::memory_order_relaxed)) return "live";
+  if (version == canary_version.load(std::memory_order_relaxed)) return "canary";
+  return "retired";
 }
 
 std::string ServerStats::to_json() const {
@@ -94,6 +123,37 @@ std::string ServerStats::to_json() const {
                   {"untrusted_model", load(reloads_untrusted)},
                   {"bad_token", load(reloads_bad_token)},
                   {"roll_backs", load(roll_backs)}};
+  j["versions"] = json::array();
+  for (const VersionStats& slot : by_version) {
+    int64_t v = slot.version.load(std::memory_order_relaxed);
+    if (v == -1) continue;
+    j["versions"].push_back({{"version", v},
+                             {"role", role_of(v)},
+                             {"answers", load(slot.answers)},
+                             {"latency_us",
+                              {{"p50", slot.latency_us.percentile(0.50)},
+                               {"p99", slot.latency_us.percentile(0.99)},
+                               {"count", slot.latency_us.count()}}}});
+  }
+  j["canary"] = {{"version", canary_version.load(std::memory_order_relaxed)}, {"percent", canary_percent}};
+  int64_t shadow_version = shadow.version.load(std::memory_order_relaxed);
+  if (shadow_version >= 0) {
+    uint64_t compared = load(shadow.images_compared), agreed = load(shadow.images_agreed);
+    json by_class = json::array();
+    for (const Counter& n : shadow.disagreements_by_live_class) by_class.push_back(load(n));
+    j["shadow"] = {{"version", shadow_version},
+                   {"batches_offered", load(shadow.batches_offered)},
+                   {"batches_dropped", load(shadow.batches_dropped)},
+                   {"batches_failed", load(shadow.batches_failed)},
+                   {"images_compared", compared},
+                   {"images_agreed", agreed},
+                   {"agreement", compared ? static_cast<double>(agreed) / static_cast<double>(compared) : 1.0},
+                   {"disagreements_by_live_class", by_class},
+                   {"latency_us",
+                    {{"p50", shadow.latency_us.percentile(0.50)},
+                     {"p99", shadow.latency_us.percentile(0.99)},
+                     {"count", shadow.latency_us.count()}}}};
+  }
   j["http"]["requests"] = load(http_requests);
   for (int k = 2; k <= 5; ++k) j["http"]["responses"][std::to_string(k) + "xx"] = load(http_responses[k]);
   return j.dump();
@@ -153,6 +213,44 @@ std::string ServerStats::to_prometheus() const {
   metric("gradcore_http_responses_total", "counter", "Responses on the HTTP port, by status class.");
   for (int k = 2; k <= 5; ++k)
     out << "gradcore_http_responses_total{code=\"" << k << "xx\"} " << load(http_responses[k]) << '\n';
+  metric("gradcore_version_answers_total", "counter", "Answers by model version; role live, canary or retired.");
+  for (const VersionStats& slot : by_version)
+    if (int64_t v = slot.version.load(std::memory_order_relaxed); v != -1)
+      out << "gradcore_version_answers_total{version=\"" << v << "\",role=\"" << role_of(v) << "\"} "
+          << load(slot.answers) << '\n';
+  metric("gradcore_version_latency_seconds", "summary", "PREDICT time from read to written answer, by model version.");
+  for (const VersionStats& slot : by_version) {
+    int64_t v = slot.version.load(std::memory_order_relaxed);
+    if (v == -1) continue;
+    for (double q : {0.5, 0.99})
+      out << "gradcore_version_latency_seconds{version=\"" << v << "\",quantile=\"" << q << "\"} "
+          << static_cast<double>(slot.latency_us.percentile(q)) * 1e-6 << '\n';
+    out << "gradcore_version_latency_seconds_count{version=\"" << v << "\"} " << slot.latency_us.count() << '\n';
+  }
+  if (shadow.version.load(std::memory_order_relaxed) >= 0) {
+    metric("gradcore_shadow_batches_total", "counter", "Batches sampled for the shadow model, by outcome.");
+    uint64_t offered = load(shadow.batches_offered), dropped = load(shadow.batches_dropped);
+    out << "gradcore_shadow_batches_total{outcome=\"offered\"} " << offered << '\n'
+        << "gradcore_shadow_batches_total{outcome=\"dropped\"} " << dropped << '\n'
+        << "gradcore_shadow_batches_total{outcome=\"failed\"} " << load(shadow.batches_failed) << '\n';
+    metric("gradcore_shadow_images_total", "counter", "Images the shadow model answered, and those where it agreed.");
+    out << "gradcore_shadow_images_total{outcome=\"compared\"} " << load(shadow.images_compared) << '\n'
+        << "gradcore_shadow_images_total{outcome=\"agreed\"} " << load(shadow.images_agreed) << '\n';
+    metric("gradcore_shadow_disagreements_total", "counter",
+           "Images where the shadow's top class differed from the live model's, by the live class.");
+    for (size_t k = 0; k < shadow.disagreements_by_live_class.size(); ++k)
+      out << "gradcore_shadow_disagreements_total{live_class=\"" << k << "\"} "
+          << load(shadow.disagreements_by_live_class[k]) << '\n';
+    metric("gradcore_shadow_latency_seconds", "summary", "The shadow model's forward pass per batch.");
+    for (double q : {0.5, 0.99})
+      out << "gradcore_shadow_latency_seconds{quantile=\"" << q << "\"} "
+          << static_cast<double>(shadow.latency_us.percentile(q)) * 1e-6 << '\n';
+    out << "gradcore_shadow_latency_seconds_count " << shadow.latency_us.count() << '\n';
+    metric("gradcore_shadow_model_version", "gauge", "Version of the shadow model.");
+    out << "gradcore_shadow_model_version " << shadow.version.load(std::memory_order_relaxed) << '\n';
+  }
+  metric("gradcore_canary_model_version", "gauge", "Version of the canary model (-1: none).");
+  out << "gradcore_canary_model_version " << canary_version.load(std::memory_order_relaxed) << '\n';
   metric("gradcore_model_version", "gauge", "Version of the model now serving.");
   out << "gradcore_model_version " << model_version.load(std::memory_order_relaxed) << '\n';
   return out.str();

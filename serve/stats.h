@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace gc::serve {
 
@@ -24,6 +25,7 @@ class LatencyHistogram {
   static constexpr int kBuckets = kSubBuckets + 60 * kSubBuckets;
 
   void record(uint64_t value);
+  void clear();
   uint64_t count() const;
   // The upper edge of the bucket holding the q-th quantile (0 < q ≤ 1); 0
   // when nothing was recorded.
@@ -48,8 +50,33 @@ class BatchSizeHistogram {
   std::array<std::atomic<uint64_t>, kBuckets> buckets_{};
 };
 
+using Counter = std::atomic<uint64_t>;
+
+// The answers one model version gave (the live model's, a canary's, or one
+// a reload has since replaced) and their latency. version -1: a free slot.
+struct VersionStats {
+  std::atomic<int64_t> version{-1};
+  Counter answers{0};  // PREDICTs and HTTP infers, errors from the batch included
+  LatencyHistogram latency_us;
+};
+
+// The shadow model (serve/shadow.h): what it was offered and how its answers
+// compared with the live model's, image by image (the top class).
+struct ShadowStats {
+  std::atomic<int64_t> version{-1};  // -1: no shadow model
+  Counter batches_offered{0};
+  Counter batches_dropped{0};  // its queue was full: the live answers went out without it
+  Counter batches_failed{0};   // its forward pass threw, or shapes no longer match
+  Counter images_compared{0};
+  Counter images_agreed{0};
+  // By the live model's class: images where the shadow's top class differed.
+  // Sized once, before the server runs, to the live model's class count.
+  std::vector<Counter> disagreements_by_live_class;
+  LatencyHistogram latency_us;  // the shadow's forward pass per batch
+};
+
 struct ServerStats {
-  using Counter = std::atomic<uint64_t>;
+  static constexpr int kVersionSlots = 4;
 
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::array<Counter, protocol::kMessageTypeCount + 1> requests{};  // by type, the last for unknown
@@ -75,7 +102,17 @@ struct ServerStats {
   Counter http_requests{0};
   std::array<Counter, 6> http_responses{};
   std::atomic<int64_t> model_version{0};
+  std::atomic<int64_t> canary_version{-1};  // -1: no canary
+  double canary_percent = 0;                // set before the server runs
+  std::array<VersionStats, kVersionSlots> by_version;
+  ShadowStats shadow;
   std::atomic<bool> draining{false};
+
+  // The slot counting `version`'s answers, from the I/O thread only: its
+  // own, else a free one, else the one of the fewest answers among the
+  // versions no longer served, cleared for it.
+  VersionStats& version_stats(int64_t version);
+  const char* role_of(int64_t version) const;  // "live", "canary" or "retired"
 
   void count_request(uint16_t type);
   void count_http_response(int status) {

@@ -129,7 +129,8 @@ void Server::EventLoop::handle_predict(Connection& c, uint64_t request_id, std::
   if (queued_images_ + request.count > options_.max_queue)
     return reply_error(c, type, request_id, Status::overloaded, "request queue is full");
   queue_.push_back({c.id, request_id, request.format, request.want_logits, request.count,
-                    std::vector<uint8_t>(request.pixels.begin(), request.pixels.end()), now_, nullptr});
+                    std::vector<uint8_t>(request.pixels.begin(), request.pixels.end()), now_, nullptr,
+                    in_canary_share(request_id)});
   queued_images_ += request.count;
   ++c.owed;
   stop_awaiting(c);
@@ -178,6 +179,7 @@ bool Server::EventLoop::roll_back_model(const std::string& peer) {
   stats.model_version = now_serving.version;
   stats.reloads_ok.fetch_add(1, std::memory_order_relaxed);
   stats.roll_backs.fetch_add(1, std::memory_order_relaxed);
+  retire_promoted_candidates(now_serving);
   log_event({{"event", "reload"}, {"action", "roll_back"}, {"status", "ok"}, {"peer", peer},
              {"path", now_serving.path}, {"checksum", now_serving.model->file_checksum()},
              {"signer", now_serving.model->signer()}, {"version", std::to_string(now_serving.version)},
@@ -209,6 +211,7 @@ void Server::EventLoop::finish_reload() {
     int64_t previous = registry_->previous() ? registry_->previous()->version : -1;
     stats.model_version = now_serving.version;
     stats.reloads_ok.fetch_add(1, std::memory_order_relaxed);
+    retire_promoted_candidates(now_serving);
     log_event({{"event", "reload"}, {"action", "load"}, {"status", "ok"}, {"peer", asker.peer},
                {"path", outcome->path}, {"checksum", now_serving.model->file_checksum()},
                {"signer", now_serving.model->signer()}, {"version", std::to_string(now_serving.version)},

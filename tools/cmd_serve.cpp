@@ -163,6 +163,21 @@ void setup(CLI::App& app) {
                   "Serve HTTP on this port: the Open Inference Protocol (KServe v2), /metrics, /healthz and the "
                   "draw-a-digit page at / (-1: off, 0: any free port)")
       ->capture_default_str();
+  auto* canary = cmd->add_option("--canary", o.canary_model_path,
+                                 "A candidate model that answers --canary-percent of the requests (by request id)")
+                     ->check(CLI::ExistingFile);
+  cmd->add_option("--canary-percent", o.canary_percent, "Share of requests the --canary model answers")
+      ->check(CLI::Range(0.0, 100.0))
+      ->needs(canary)
+      ->capture_default_str();
+  auto* shadow = cmd->add_option("--shadow", o.shadow_model_path,
+                                 "A candidate model that also runs on --shadow-percent of the batches, on its own "
+                                 "thread, answering nobody; STATS and /metrics compare it with the live model")
+                     ->check(CLI::ExistingFile);
+  cmd->add_option("--shadow-percent", o.shadow_percent, "Share of batches the --shadow model runs on")
+      ->check(CLI::Range(0.0, 100.0))
+      ->needs(shadow)
+      ->capture_default_str();
   cmd->add_option("--http-max-body", o.http_max_body_bytes, "HTTP request bodies larger than this get 413")
       ->check(kPositive)
       ->capture_default_str();
