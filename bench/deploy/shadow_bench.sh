@@ -42,9 +42,8 @@ shadow_line() {  # the shadow's own counts, from STATS
   "$gradcore" client --port "$port" stats | python3 -c '
 import json, sys
 s = json.load(sys.stdin)["shadow"]
-print(f"    shadow: {s[\"batches_offered\"]} batches offered, {s[\"batches_dropped\"]} dropped, "
-      f"{s[\"images_compared\"]} images compared, agreement {s[\"agreement\"]:.4f}, "
-      f"its forward p50 {s[\"latency_us\"][\"p50\"]} us")'
+print("    shadow: %d batches offered, %d dropped, %d images compared, agreement %.4f, its forward pass p50 %d us"
+      % (s["batches_offered"], s["batches_dropped"], s["images_compared"], s["agreement"], s["latency_us"]["p50"]))'
 }
 
 echo "$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(date -u +%F), $connections connections, ${seconds} s each"
