@@ -53,7 +53,7 @@ bool Server::EventLoop::in_canary_share(uint64_t key) const {
 }
 
 void Server::EventLoop::offer_to_shadow(const ServingModel& live, int images) {
-  if (!shadow_ || images == 0 || !in_sample(batches_run_, options_.shadow_percent)) return;
+  if (!shadow_ || shadow_->retired() || images == 0 || !in_sample(batches_run_, options_.shadow_percent)) return;
   std::vector<int> live_classes(static_cast<size_t>(images));
   for (int i = 0; i < images; ++i) {
     const float* logits = batch_logits_.data() + static_cast<size_t>(i) * live.classes;
@@ -76,9 +76,9 @@ void Server::EventLoop::retire_promoted_candidates(const ServingModel& live) {
     canary_.reset();
     stats.canary_version = -1;
   }
-  if (shadow_ && shadow_->model().version == live.version) {
+  if (shadow_ && !shadow_->retired() && shadow_->model().version == live.version) {
     log_event({{"event", "shadow_promoted"}, {"version", std::to_string(live.version)}, {"path", live.path}});
-    shadow_.reset();
+    shadow_->retire();
   }
 }
 

@@ -22,12 +22,18 @@ ShadowRunner::ShadowRunner(ServingModel model, int live_classes, ShadowStats& st
 }
 
 ShadowRunner::~ShadowRunner() {
+  retire();
+  thread_.join();
+}
+
+void ShadowRunner::retire() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    queue_.clear();
   }
+  retired_ = true;
   wake_.notify_one();
-  thread_.join();
 }
 
 void ShadowRunner::offer(std::vector<float> images, int pixels, std::vector<int> live_classes) {

@@ -31,9 +31,15 @@ class ShadowRunner {
 
   const ServingModel& model() const { return model_; }
 
+  // Stops taking batches, without waiting: the thread ends after the batch
+  // it may be running (the destructor joins it), so a reload that retires
+  // the shadow does not wait for a slow, low-priority forward pass.
+  void retire();
+  bool retired() const { return retired_; }
+
   // Queues a live batch: `images` normalised images of `pixels` floats each,
   // `live_classes` the live model's top class for each. Counts it as offered,
-  // and as dropped when the queue is full.
+  // and as dropped when the queue is full. Not after retire().
   void offer(std::vector<float> images, int pixels, std::vector<int> live_classes);
 
  private:
@@ -51,6 +57,7 @@ class ShadowRunner {
   std::condition_variable wake_;
   std::deque<Batch> queue_;  // guarded by mutex_
   bool stopping_ = false;    // guarded by mutex_
+  bool retired_ = false;     // the I/O thread's own view of stopping_
   std::vector<float> logits_;  // the shadow thread's own
   std::thread thread_;  // last: starts once the rest is built
 };

@@ -3,6 +3,7 @@
 // protocol's batches; keep-alive, pipelining in order, the limits (Host,
 // body, headers), idle and slow connections, version pinning.
 #include "http_fixture.h"
+#include "serve/canary.h"
 
 #include <nlohmann/json.hpp>
 #include <sys/resource.h>
@@ -278,4 +279,32 @@ TEST(HttpPort, VersionsPinnedAfterAReloadAndRolledBack) {
   auto unloaded = http.read();
   ASSERT_EQ(unloaded->status, 200) << unloaded->body;
   EXPECT_EQ(logits_of(kInfer), v1.logits);
+}
+
+TEST(HttpPort, CanaryAnswersItsHashedShareOfInfersAndItsPinnedVersion) {
+  ModelFiles files;
+  ServerOptions options = http_options();
+  options.canary_model_path = files.v2;
+  options.canary_percent = 30;
+  RunningServer server(options, files.v1);
+  auto images = random_images(1, 12);
+  Reference v1 = reference_answers(files.v1, images), v2 = reference_answers(files.v2, images);
+  RawHttp http(server.server().http_port());
+  int wrong = 0, canary_answers = 0;
+  for (uint64_t n = 1; n <= 200; ++n) {  // the server numbers its HTTP infers from 1
+    http.send(post_request(kInfer, infer_json(images)));
+    auto r = http.read();
+    ASSERT_EQ(r->status, 200) << r->body;
+    auto body = json::parse(r->body);
+    bool canary = body["model_version"] == "2";
+    if (canary != in_sample(n, 30)) ++wrong;
+    if (floats_of(output_named(body, "logits")) != (canary ? v2 : v1).logits) ++wrong;
+    canary_answers += canary;
+  }
+  EXPECT_EQ(wrong, 0);
+  EXPECT_GT(canary_answers, 0);
+  http.send(post_request("/v2/models/linear-test/versions/2/infer", infer_json(images)));
+  auto pinned = http.read();
+  ASSERT_EQ(pinned->status, 200) << pinned->body;
+  EXPECT_EQ(floats_of(output_named(json::parse(pinned->body), "logits")), v2.logits);
 }

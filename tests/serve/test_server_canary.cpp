@@ -172,3 +172,16 @@ TEST(ServeShadow, PercentSamplesBatchesByTheirHash) {
   for (uint64_t n = 1; n <= kRequests; ++n) expected += in_sample(n, 30);
   EXPECT_EQ(server.server().stats().shadow.batches_offered.load(), expected);
 }
+
+TEST(ServeShadow, ReloadToTheShadowVersionRetiresIt) {
+  ModelFiles files;
+  ServerOptions options = test_options();
+  options.shadow_model_path = files.v2;
+  RunningServer server(options, files.v1);
+  auto image = random_images(1, 8);
+  Client client = server.client();
+  ASSERT_EQ(client.predict(image, 1).status, Status::ok);
+  ASSERT_EQ(client.reload(kToken, files.v2).status, Status::ok);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(client.predict(image, 1).status, Status::ok);
+  EXPECT_EQ(server.server().stats().shadow.batches_offered.load(), 1);  // none after the reload
+}
