@@ -28,9 +28,10 @@ struct Normalisation {
 //
 // Threads: a model is built on the loader thread, which then calls forward()
 // once to validate it; after that it is published and every call comes from
-// the server's single I/O thread. Implementations therefore need no locking,
-// but forward() may itself use several threads (OpenMP, a CUDA stream) as long
-// as it returns with the results written.
+// one thread: the server's I/O thread, or for a shadow model (serve/shadow.h)
+// the shadow's thread, each instance loaded apart. Implementations therefore
+// need no locking, but forward() may itself use several threads (OpenMP, a
+// CUDA stream) as long as it returns with the results written.
 struct InferenceModel {
   virtual ~InferenceModel() = default;
   virtual std::string name() const = 0;

@@ -8,7 +8,8 @@
 // with non-blocking writes from per-connection output buffers. The model's
 // forward pass may itself use the other cores; the answers' writes are
 // shared with those same OpenMP threads, which sleep while a batch gathers.
-// Loading a new model runs on a side thread. The optional HTTP port (the
+// Loading a new model runs on a side thread, a shadow model (if any) on
+// one of its own at low priority (serve/shadow.h). The optional HTTP port (the
 // Open Inference Protocol, /metrics, the page: docs/HTTP.md) is served by
 // the same loop, its infer requests joining the same batches. The loop is
 // serve/event_loop.h.
