@@ -111,17 +111,34 @@ void Tensor::backward() const {
   Tensor seed = Tensor::full(shape(), 1.0, dtype(), device());
 
   std::unordered_map<const Node*, Tensor> node_grads;  // ∂loss/∂(node output)
-  std::vector<std::pair<Tensor, Tensor>> leaf_grads;   // (leaf, ∂loss/∂leaf)
+  std::vector<std::pair<Tensor, Tensor>> leaf_grads;   // (leaf, ∂loss/∂leaf) not yet stored
   auto add_leaf_grad = [&](const Tensor& leaf, const Tensor& g) {
     for (auto& [t, acc] : leaf_grads)
       if (t.same(leaf)) return accumulate(acc, g);
     leaf_grads.push_back({leaf, g});
+  };
+  // A leaf's gradient is stored (its hooks run, then += into .grad) as soon
+  // as the last node that reads it has run backward, so a hook can start work
+  // on it while the rest of backward runs (distributed/gradient_reducer.h).
+  std::unordered_map<const TensorImpl*, int> unread;  // leaf → users not yet run
+  auto store_leaf_grad = [&](const Tensor& leaf) {
+    for (auto it = leaf_grads.begin(); it != leaf_grads.end(); ++it)
+      if (it->first.same(leaf)) {
+        Tensor grad = run_hooks(leaf.impl().hooks, it->second);
+        if (leaf.impl().grad) grad = add(Tensor(leaf.impl().grad), grad);
+        leaf.impl().grad = grad.impl_ptr();
+        leaf_grads.erase(it);
+        return;
+      }
   };
 
   if (!grad_fn()) {
     add_leaf_grad(*this, seed);
   } else {
     auto order = topological_order(*this);
+    for (const auto& node : order)
+      for (const Tensor& in : node->inputs)
+        if (in.defined() && !in.grad_fn() && in.requires_grad()) ++unread[&in.impl()];
     node_grads[grad_fn().get()] = seed;
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
       Node& node = **it;
@@ -151,6 +168,8 @@ void Tensor::backward() const {
         else if (in.requires_grad())
           add_leaf_grad(in, g);
       }
+      for (const Tensor& in : node.inputs)
+        if (in.defined() && !in.grad_fn() && in.requires_grad() && --unread[&in.impl()] == 0) store_leaf_grad(in);
     }
     // Free the graph: drop saved tensors and closures, keep op names for dumps.
     for (auto& node : order) {
@@ -160,10 +179,10 @@ void Tensor::backward() const {
     }
   }
 
-  for (auto& [leaf, g] : leaf_grads) {
-    Tensor grad = run_hooks(leaf.impl().hooks, g);
-    if (leaf.impl().grad) grad = add(Tensor(leaf.impl().grad), grad);
-    leaf.impl().grad = grad.impl_ptr();
+  // Leaves read by a node that no gradient reached, and a leaf loss.
+  while (!leaf_grads.empty()) {
+    const Tensor leaf = leaf_grads.front().first;
+    store_leaf_grad(leaf);
   }
 }
 

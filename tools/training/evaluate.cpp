@@ -14,25 +14,27 @@ double Evaluation::class_accuracy(int c) const {
   return total ? static_cast<double>(confusion[c * classes + c]) / static_cast<double>(total) : 0;
 }
 
-Evaluation evaluate(Sequential& model, const data::DataLoader& loader, int64_t batch, int64_t limit) {
+Evaluation evaluate(Sequential& model, const data::DataLoader& loader, int64_t batch, int64_t limit, Part part) {
   NoGradGuard no_grad;
   bool was_training = model.training();
   model.set_training_mode(false);
   auto params = model.parameters();
   const Device device = params.empty() ? Device::CPU : params[0].tensor->device();
   Evaluation e = evaluate(
-      [&](const Tensor& x) { return model(device == Device::CPU ? x : x.to(device)); }, loader, batch, limit);
+      [&](const Tensor& x) { return model(device == Device::CPU ? x : x.to(device)); }, loader, batch, limit, part);
   model.set_training_mode(was_training);
   return e;
 }
 
-Evaluation evaluate(const BatchForward& forward, const data::DataLoader& loader, int64_t batch, int64_t limit) {
+Evaluation evaluate(const BatchForward& forward, const data::DataLoader& loader, int64_t batch, int64_t limit,
+                    Part part) {
   NoGradGuard no_grad;
   const auto& dataset = loader.dataset();
-  int64_t n = limit > 0 ? std::min<int64_t>(limit, dataset.size()) : dataset.size();
+  const int64_t all = limit > 0 ? std::min<int64_t>(limit, dataset.size()) : dataset.size();
+  const int64_t begin = all * part.index / part.count, n = all * (part.index + 1) / part.count;
   Evaluation e;
   std::vector<int32_t> labels(batch);
-  for (int64_t first = 0; first < n; first += batch) {
+  for (int64_t first = begin; first < n; first += batch) {
     int64_t b = std::min(batch, n - first);
     Tensor x = Tensor::empty({b, 1, 28, 28});
     labels.resize(b);

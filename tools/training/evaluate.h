@@ -21,14 +21,21 @@ struct Evaluation {
   double class_accuracy(int c) const;
 };
 
+// Part `index` of `count` equal parts of the examples (data-parallel runs).
+struct Part {
+  int64_t index = 0, count = 1;
+};
+
 // Runs the model in evaluation mode without recording a graph, over the
-// first `limit` examples (all when limit ≤ 0), `batch` at a time,
-// normalised like `loader` does.
-Evaluation evaluate(Sequential& model, const data::DataLoader& loader, int64_t batch, int64_t limit = 0);
+// first `limit` examples (all when limit ≤ 0), or over `part` of them,
+// `batch` at a time, normalised like `loader` does.
+Evaluation evaluate(Sequential& model, const data::DataLoader& loader, int64_t batch, int64_t limit = 0,
+                    Part part = {});
 
 // The same for any batch function: inputs [b, 1, 28, 28] on the CPU → logits
 // [b, classes] on any device (an int8 model's runner, say).
 using BatchForward = std::function<Tensor(const Tensor& inputs)>;
-Evaluation evaluate(const BatchForward& forward, const data::DataLoader& loader, int64_t batch, int64_t limit = 0);
+Evaluation evaluate(const BatchForward& forward, const data::DataLoader& loader, int64_t batch, int64_t limit = 0,
+                    Part part = {});
 
 }  // namespace gc::training

@@ -5,6 +5,16 @@
 //
 // With a fixed seed and thread count the run is bitwise reproducible, and a
 // run resumed from a checkpoint continues exactly as if never stopped.
+//
+// Data-parallel (given a Communicator, docs/DISTRIBUTED.md): every rank reads
+// the same seeded sequence of global batches and trains on its share of each
+// batch's rows (rank r of N: rows [b·r/N, b·(r+1)/N)); its loss is its rows'
+// share of the global mean, the gradients are summed over the ranks during
+// backward (distributed/gradient_reducer.h), and every rank takes the same
+// step. Rank 0's weights and optimizer state are copied to every rank at the
+// start and after a resume; evaluation splits the test set and sums the
+// counts. The global order of images is a 1-process run's, and the sums are
+// those of one process with --micro-batches N (gradient accumulation).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "distributed/communicator.h"
 #include "layers/optimizer.h"
 #include "layers/schedule.h"
 #include "layers/sequential.h"
@@ -42,6 +53,12 @@ struct TrainOptions {
   int64_t log_every = 100;  // a JSONL step line every N steps
   std::string device = "cpu";  // cpu, cuda, or cuda-emu (the CUDA kernels on the emulator)
   std::string conv_algo = "auto";  // the CPU convolution method (kernels/cpu/conv2d.h), applied by the caller
+  int64_t world_size = 1;          // ranks of a --distributed run (a checkpoint resumes only with as many)
+  int64_t bucket_kib = 1024;       // gradient bucket size of a --distributed run (distributed/gradient_reducer.h)
+  // Gradient accumulation: each batch in this many slices, one forward and
+  // backward each. With N, one process adds the gradients as N ranks do:
+  // the same bits as `mpirun -np N ... --distributed mpi`.
+  int64_t micro_batches = 1;
 
   std::string to_json() const;
   static TrainOptions from_json(const std::string& json);
@@ -71,7 +88,9 @@ struct TrainCallbacks {
 
 class Trainer {
  public:
-  Trainer(TrainOptions options, const data::Dataset& train, const data::Dataset& test);
+  // communicator: null for a 1-process run; else it must outlive the trainer.
+  Trainer(TrainOptions options, const data::Dataset& train, const data::Dataset& test,
+          distributed::Communicator* communicator = nullptr);
 
   // Continues from a checkpoint's model, optimizer and loader state.
   void resume(LoadedModel checkpoint);
@@ -81,6 +100,8 @@ class Trainer {
   void start_from(LoadedModel model);
   // Trains until options.epochs are complete or max_steps is reached.
   std::vector<EpochResult> run(const TrainCallbacks& callbacks = {});
+  // Seconds the gradient sums were not hidden behind backward (data-parallel).
+  double exposed_communication_seconds() const { return exposed_seconds_; }
 
   Sequential& model() { return *model_; }
   Optimizer& optimizer() { return *optimizer_; }
@@ -93,6 +114,10 @@ class Trainer {
 
  private:
   void make_optimizer();
+  // Data-parallel: every rank checks it holds rank 0's architecture, then
+  // takes rank 0's weights and optimizer state.
+  void share_from_rank_0();
+  Evaluation evaluate_test_set();
 
   TrainOptions options_;
   const data::Dataset& train_;
@@ -108,6 +133,8 @@ class Trainer {
   int64_t epochs_done_ = 0;
   double best_accuracy_ = -1;
   double last_accuracy_ = -1;
+  distributed::Communicator* communicator_ = nullptr;
+  double exposed_seconds_ = 0;
 };
 
 }  // namespace gc::training
