@@ -11,7 +11,6 @@
 #include <set>
 
 #include "engine/ops.h"
-#include "layers/spec.h"
 #include "serialize/onnx_tensors.h"
 
 namespace gc {
@@ -588,12 +587,7 @@ class Importer {
     file.metadata["model.name"] = meta.contains("model.name") ? meta["model.name"] : stem;
     file.metadata["model.version"] = static_cast<int64_t>(
         number("model.version", model_.model_version() > 0 ? double(model_.model_version()) : 1));
-    // The canonical spec (defaults left out), as a model trained here records.
-    try {
-      file.metadata["model.architecture"] = build_model(tokens)->spec();
-    } catch (const std::invalid_argument& e) {
-      fail(std::string("the layers do not make a gradcore model: ") + e.what());
-    }
+    file.metadata["model.architecture"] = tokens;
     file.metadata["input.shape"] = input_shape_;
     file.metadata["input.scale"] = raw_input_ ? scale_ : number("input.scale", 1.0 / 255);
     file.metadata["input.mean"] = raw_input_ ? mean_ : number("input.mean", 0.1307);

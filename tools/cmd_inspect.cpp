@@ -262,8 +262,9 @@ void run_inspect(const std::string& path, bool as_json, const std::string& trust
 void run_inspect_onnx(const std::string& path, bool as_json) {
   Verification verification;
   try {
-    const ModelFile file = read_onnx_model_file(path);
-    model_from_file(file, path);
+    ModelFile file = read_onnx_model_file(path);
+    // The architecture as `gradcore import` records it: the canonical spec.
+    file.metadata["model.architecture"] = model_from_file(file, path).model->spec();
     verification = verify_model_bytes(encode_model_file(file), path);
   } catch (const std::exception& e) {
     if (as_json) std::printf("%s\n", json({{"file", path}, {"valid", false}, {"error", e.what()}}).dump(2).c_str());
