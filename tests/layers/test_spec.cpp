@@ -94,21 +94,23 @@ TEST(Spec, EveryPresetFitsMnistAndRoundTripsThroughItsSpec) {
   EXPECT_EQ(build_model("mlp")->parameter_count(), 784 * 64 + 64 + 64 * 10 + 10);
 }
 
+// build_model's error for `spec`, or "no error".
+std::string spec_error(const std::string& spec) {
+  try {
+    build_model(spec);
+  } catch (const std::invalid_argument& e) {
+    return std::string(e.what());
+  }
+  return std::string("no error");
+}
+
 TEST(Spec, BadSpecsNameTheToken) {
-  auto message = [](const std::string& spec) {
-    try {
-      build_model(spec);
-    } catch (const std::invalid_argument& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
-  EXPECT_NE(message("seed-cn").find("unknown layer 'seed-cn'"), std::string::npos) << message("seed-cn");
-  EXPECT_NE(message("conv(1,2) relu").find("token 1 'conv(1,2)'"), std::string::npos) << message("conv(1,2) relu");
-  EXPECT_NE(message("relu linear(a,3)").find("token 2"), std::string::npos);
-  EXPECT_NE(message("dropout(1.5)").find("dropout"), std::string::npos);
-  EXPECT_NE(message("").find("empty"), std::string::npos);
-  EXPECT_NE(message("conv(1,2,3").find("missing ')'"), std::string::npos);
+  EXPECT_NE(spec_error("seed-cn").find("unknown layer 'seed-cn'"), std::string::npos) << spec_error("seed-cn");
+  EXPECT_NE(spec_error("conv(1,2) relu").find("token 1 'conv(1,2)'"), std::string::npos) << spec_error("conv(1,2) relu");
+  EXPECT_NE(spec_error("relu linear(a,3)").find("token 2"), std::string::npos);
+  EXPECT_NE(spec_error("dropout(1.5)").find("dropout"), std::string::npos);
+  EXPECT_NE(spec_error("").find("empty"), std::string::npos);
+  EXPECT_NE(spec_error("conv(1,2,3").find("missing ')'"), std::string::npos);
 }
 
 // conv's optional sixth argument is the dilation: a 3×3 kernel with dilation
@@ -195,20 +197,12 @@ TEST(Spec, WindowsMayDifferBetweenTheAxes) {
 }
 
 TEST(Spec, WindowArgumentsAreCheckedByToken) {
-  auto message = [](const std::string& spec) {
-    try {
-      build_model(spec);
-    } catch (const std::invalid_argument& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
-  EXPECT_EQ(message("relu conv(1,2,3y5)"),
+  EXPECT_EQ(spec_error("relu conv(1,2,3y5)"),
             "spec: token 2 'conv(1,2,3y5)': argument '3y5' is not N or HxW with integers from 0 to 1000000");
-  EXPECT_EQ(message("conv(1x2,2,3)"), "spec: token 1 'conv(1x2,2,3)': argument '1x2' is not an integer from 0 to 1000000");
-  EXPECT_EQ(message("maxpool(3,1,2)"), "spec: token 1 'maxpool(3,1,2)': padding must be at most half the kernel");
-  EXPECT_EQ(message("avgpool(2x0)"), "spec: token 1 'avgpool(2x0)': sizes must be ≥ 1");
-  EXPECT_EQ(message("conv(1,2,3,1x0,0)"), "spec: token 1 'conv(1,2,3,1x0,0)': stride and dilation must be ≥ 1");
+  EXPECT_EQ(spec_error("conv(1x2,2,3)"), "spec: token 1 'conv(1x2,2,3)': argument '1x2' is not an integer from 0 to 1000000");
+  EXPECT_EQ(spec_error("maxpool(3,1,2)"), "spec: token 1 'maxpool(3,1,2)': padding must be at most half the kernel");
+  EXPECT_EQ(spec_error("avgpool(2x0)"), "spec: token 1 'avgpool(2x0)': sizes must be ≥ 1");
+  EXPECT_EQ(spec_error("conv(1,2,3,1x0,0)"), "spec: token 1 'conv(1,2,3,1x0,0)': stride and dilation must be ≥ 1");
 }
 
 }  // namespace
